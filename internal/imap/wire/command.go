@@ -1,0 +1,251 @@
+package wire
+
+import (
+	"time"
+)
+
+// Command is one parsed client command.
+type Command struct {
+	Tag string
+	// Name is the upper-case command name without a UID prefix: "FETCH" for
+	// both FETCH and UID FETCH.
+	Name string
+	// UID is true for the UID forms (UID FETCH, UID STORE, UID COPY,
+	// UID MOVE, UID SEARCH, UID EXPUNGE).
+	UID bool
+	// Args holds the command's arguments: one of the *...Args types below,
+	// or nil for commands without arguments (NOOP, CAPABILITY, LOGOUT,
+	// STARTTLS, CHECK, CLOSE, UNSELECT, EXPUNGE, IDLE, NAMESPACE,
+	// UNAUTHENTICATE).
+	Args any
+}
+
+// SeqRange is an inclusive range of sequence numbers or UIDs. Zero stands
+// for "*", the largest number in use (RFC 9051 section 9, seq-number).
+type SeqRange struct {
+	Start, Stop uint32
+}
+
+// SeqSet is a sequence-set. SearchRes is true when the set was given as "$",
+// the saved search result (RFC 5182); the ranges are then empty.
+type SeqSet struct {
+	Ranges    []SeqRange
+	SearchRes bool
+}
+
+// LoginArgs: LOGIN userid password.
+type LoginArgs struct {
+	User, Password string
+}
+
+// AuthenticateArgs: AUTHENTICATE mechanism [initial-response] (RFC 4959).
+type AuthenticateArgs struct {
+	Mechanism string // upper case
+	// Initial is the decoded SASL-IR initial response; HasInitial tells an
+	// empty one ("=") from none.
+	Initial    []byte
+	HasInitial bool
+}
+
+// EnableArgs: ENABLE capability... (RFC 5161).
+type EnableArgs struct {
+	Capabilities []string // upper case
+}
+
+// IDArgs: ID ( "key" "value" ... ) or ID NIL (RFC 2971).
+type IDArgs struct {
+	Fields []IDField // nil for NIL
+}
+
+// IDField is one key/value of ID; Value is nil for NIL.
+type IDField struct {
+	Key   string
+	Value *string
+}
+
+// MailboxArgs is the argument of commands that take one mailbox: DELETE,
+// SUBSCRIBE, UNSUBSCRIBE. Mailbox names are as sent (modified UTF-7 for
+// IMAP4rev1 clients); decode them with DecodeMailbox.
+type MailboxArgs struct {
+	Mailbox string
+}
+
+// SelectArgs: SELECT/EXAMINE mailbox [(params)] (RFC 4466 section 2.1).
+type SelectArgs struct {
+	Mailbox   string
+	CondStore bool // (CONDSTORE), RFC 7162
+	// QResync is set for (QRESYNC (...)), RFC 7162 section 3.2.5.
+	QResync *QResyncParams
+}
+
+// QResyncParams are the parameters of SELECT (QRESYNC ...).
+type QResyncParams struct {
+	UIDValidity uint32
+	ModSeq      uint64
+	KnownUIDs   *SeqSet // nil when absent
+	// SeqMatch pairs known sequence numbers with their UIDs; nil when absent.
+	SeqMatchSeqs, SeqMatchUIDs *SeqSet
+}
+
+// CreateArgs: CREATE mailbox [(USE (attrs))] (RFC 6154 section 3).
+type CreateArgs struct {
+	Mailbox    string
+	SpecialUse []string
+}
+
+// RenameArgs: RENAME from to.
+type RenameArgs struct {
+	From, To string
+}
+
+// ListArgs: LIST, in its basic and extended forms (RFC 5258, RFC 6154,
+// RFC 5819).
+type ListArgs struct {
+	// Extended is true when selection or return options were given, or
+	// several patterns; the reply then uses the extended form.
+	Extended  bool
+	Reference string
+	Patterns  []string
+
+	// Selection options.
+	SelectSubscribed     bool
+	SelectRemote         bool
+	SelectRecursiveMatch bool
+	SelectSpecialUse     bool
+
+	// Return options.
+	ReturnSubscribed bool
+	ReturnChildren   bool
+	ReturnSpecialUse bool
+	// ReturnStatus lists STATUS items for RETURN (STATUS (...)), RFC 5819.
+	ReturnStatus []string
+}
+
+// LsubArgs: LSUB reference pattern.
+type LsubArgs struct {
+	Reference, Pattern string
+}
+
+// StatusArgs: STATUS mailbox (items).
+type StatusArgs struct {
+	Mailbox string
+	Items   []string // upper case: MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE RECENT HIGHESTMODSEQ ...
+}
+
+// AppendArgs: APPEND mailbox [flags] [date] literal, repeated for
+// MULTIAPPEND (RFC 3502).
+type AppendArgs struct {
+	Mailbox  string
+	Messages []AppendMessage
+}
+
+// AppendMessage is one message of an APPEND.
+type AppendMessage struct {
+	Flags []string // as sent, e.g. `\Seen`, `$Forwarded`
+	Date  time.Time
+	// HasDate is false when no date-time was given.
+	HasDate bool
+	// Binary is true for a literal8 ~{n} (RFC 3516).
+	Binary bool
+	// Data holds the message. The caller must Close it.
+	Data *Literal
+}
+
+// FetchArgs: FETCH sequence-set items [(modifiers)].
+type FetchArgs struct {
+	Set   SeqSet
+	Items []FetchItem // macros (ALL, FAST, FULL) are expanded
+	// ChangedSince is the CHANGEDSINCE modifier (RFC 7162); 0 when absent.
+	ChangedSince uint64
+	// Vanished is the VANISHED modifier (RFC 7162 section 3.2.6).
+	Vanished bool
+}
+
+// FetchItem is one fetch attribute.
+type FetchItem struct {
+	// Name is upper case: FLAGS, INTERNALDATE, RFC822.SIZE, ENVELOPE, BODY,
+	// BODYSTRUCTURE, UID, RFC822, RFC822.HEADER, RFC822.TEXT, MODSEQ,
+	// BINARY, BINARY.PEEK, BINARY.SIZE, BODY.PEEK, SAVEDATE, EMAILID,
+	// THREADID, PREVIEW. BODY with Section set is BODY[...].
+	Name string
+	// Section is set for BODY[...], BODY.PEEK[...], BINARY[...],
+	// BINARY.PEEK[...] and BINARY.SIZE[...].
+	Section *Section
+	// Partial is set for <offset.count>.
+	Partial *Partial
+}
+
+// Section is a body section specification.
+type Section struct {
+	Part []int // part numbers, 1-based; empty for the whole message
+	// Specifier is "", "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT",
+	// "TEXT" or "MIME".
+	Specifier string
+	Fields    []string // for HEADER.FIELDS and HEADER.FIELDS.NOT, as sent
+}
+
+// Partial is <offset.count>.
+type Partial struct {
+	Offset, Count uint32
+}
+
+// StoreArgs: STORE sequence-set [(UNCHANGEDSINCE n)] (+|-)FLAGS[.SILENT] flags.
+type StoreArgs struct {
+	Set SeqSet
+	// Op is '+', '-' or 0 for replace.
+	Op     byte
+	Silent bool
+	Flags  []string
+	// UnchangedSince is the RFC 7162 modifier; HasUnchangedSince tells 0
+	// from absent.
+	UnchangedSince    uint64
+	HasUnchangedSince bool
+}
+
+// CopyArgs: COPY and MOVE sequence-set mailbox.
+type CopyArgs struct {
+	Set     SeqSet
+	Mailbox string
+}
+
+// ExpungeArgs: UID EXPUNGE sequence-set (RFC 4315).
+type ExpungeArgs struct {
+	Set SeqSet
+}
+
+// SearchArgs: SEARCH [RETURN (opts)] [CHARSET c] criteria.
+type SearchArgs struct {
+	// Return holds the ESEARCH return options (RFC 4731, RFC 5182), upper
+	// case: MIN MAX ALL COUNT SAVE. HasReturn is true when RETURN was given,
+	// even as "RETURN ()".
+	Return    []string
+	HasReturn bool
+	Charset   string // upper case; "" when absent
+	// Criteria is the list of search keys; the message must match all.
+	Criteria []SearchKey
+}
+
+// SearchKey is one search key. Name is the upper-case key name:
+//
+//	ALL ANSWERED DELETED DRAFT FLAGGED NEW OLD RECENT SEEN UNANSWERED
+//	UNDELETED UNDRAFT UNFLAGGED UNSEEN            (no argument)
+//	BCC BODY CC FROM SUBJECT TEXT TO              (String)
+//	KEYWORD UNKEYWORD                             (String: the flag)
+//	HEADER                                        (Field, String)
+//	BEFORE ON SINCE SENTBEFORE SENTON SENTSINCE   (Date)
+//	LARGER SMALLER OLDER YOUNGER                  (Number)
+//	MODSEQ                                        (Number; entry ignored)
+//	UID                                           (Set)
+//	SEQSET                                        (Set: a bare sequence set)
+//	NOT                                           (Children[0])
+//	OR                                            (Children[0], Children[1])
+//	AND                                           (Children: a parenthesized list)
+type SearchKey struct {
+	Name     string
+	String   string
+	Field    string
+	Date     time.Time
+	Number   uint64
+	Set      SeqSet
+	Children []SearchKey
+}

@@ -1,0 +1,332 @@
+// Package store defines postfach's mail store: accounts, mailboxes and
+// messages, independent of any protocol and of any storage engine.
+//
+// Invariants every backend keeps (the conformance suite in storetest checks
+// them):
+//   - The store speaks UIDs only. Message sequence numbers are a session
+//     detail of IMAP and never appear here.
+//   - Within one UIDVALIDITY a UID is never reused, and UIDs are assigned in
+//     ascending order of arrival.
+//   - Every change to a mailbox (append, flag change, expunge, copy, move)
+//     takes a new MODSEQ, larger than any MODSEQ the mailbox had before; all
+//     changes made by one call share that MODSEQ. Expunged UIDs leave a
+//     tombstone carrying the MODSEQ of their expunge (RFC 7162 QRESYNC needs
+//     them).
+//   - A message body is an immutable blob. A call that stores a message
+//     returns only after the blob and the row describing it are durable
+//     (fsync); a crash at any instant leaves either the whole message or
+//     nothing visible.
+//   - Every Mail method is confined to one account: a MailboxID of another
+//     account behaves as if it did not exist.
+//   - After a change commits, the backend publishes a notify.Event, so that
+//     sessions of the account (IDLE, NOOP, POP3) learn of it; sessions then
+//     read what changed through Mail.Changes.
+//   - No method writes protocol syntax.
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"postfach/internal/mime"
+)
+
+// Errors returned by stores. Backends wrap them; test with errors.Is.
+var (
+	ErrNotFound    = errors.New("store: not found")
+	ErrExists      = errors.New("store: already exists")
+	ErrInvalidName = errors.New("store: invalid name")
+	ErrNotAllowed  = errors.New("store: operation not allowed")
+	ErrOverQuota   = errors.New("store: over quota")
+)
+
+type (
+	AccountID int64
+	MailboxID int64
+	UID       uint32
+	ModSeq    uint64
+)
+
+// Flags is the set of IMAP system flags a message stores. \Recent is not
+// stored: it is per-session state (see Mail.ClaimRecent).
+type Flags uint8
+
+const (
+	FlagSeen Flags = 1 << iota
+	FlagAnswered
+	FlagFlagged
+	FlagDeleted
+	FlagDraft
+)
+
+// Domain is a mail domain the server is authoritative for.
+type Domain struct {
+	Name    string
+	Created time.Time
+}
+
+// Account is one user: one address, one set of mailboxes.
+type Account struct {
+	ID           AccountID
+	Address      string // lower case local@domain
+	Domain       string
+	PasswordHash string // PHC string (argon2id); "" means login is disabled
+	Created      time.Time
+}
+
+// Mailbox describes one mailbox of an account.
+type Mailbox struct {
+	ID            MailboxID
+	Account       AccountID
+	Name          string // UTF-8, "/" as hierarchy delimiter, "INBOX" canonical
+	UIDValidity   uint32
+	UIDNext       UID
+	HighestModSeq ModSeq
+	// SpecialUse holds RFC 6154 attributes such as `\Sent`.
+	SpecialUse []string
+	Subscribed bool
+	Created    time.Time
+}
+
+// MailboxStatus holds the counters STATUS reports.
+type MailboxStatus struct {
+	Messages      uint32
+	Recent        uint32 // messages not yet claimed by any session (ClaimRecent)
+	Unseen        uint32
+	Deleted       uint32
+	Size          int64 // sum of message sizes
+	UIDNext       UID
+	UIDValidity   uint32
+	HighestModSeq ModSeq
+}
+
+// Snapshot is a consistent view of a mailbox, read in one transaction: a
+// session that selects a mailbox starts from it and then follows Changes
+// from Mailbox.HighestModSeq.
+type Snapshot struct {
+	Mailbox  Mailbox
+	UIDs     []UID    // every message, ascending
+	Keywords []string // keywords in use in the mailbox, sorted
+	// FirstUnseen is the lowest UID without \Seen, or 0.
+	FirstUnseen UID
+	// Recent is the number of messages not yet claimed by any session.
+	Recent uint32
+}
+
+// Message is a message's metadata. The body is reached through
+// Mail.OpenBody.
+type Message struct {
+	UID          UID
+	ModSeq       ModSeq
+	Flags        Flags
+	Keywords     []string // sorted, as stored (case preserved)
+	InternalDate time.Time
+	SaveDate     time.Time
+	Size         int64 // octets of the stored (CRLF) message
+	// Blob identifies the body for Mail.OpenBody; opaque to callers.
+	Blob string
+	// Part is the parsed MIME tree, set only when FetchOptions.Structure is
+	// true.
+	Part *mime.Part
+}
+
+// FetchOptions select what Mail.Messages loads.
+type FetchOptions struct {
+	// Structure loads Message.Part (envelope, body structure, offsets).
+	Structure bool
+}
+
+// NewMessage is a message to append.
+type NewMessage struct {
+	Flags        Flags
+	Keywords     []string
+	InternalDate time.Time // zero means now
+	// Body is the raw message. Bare LF line endings are stored as CRLF, so
+	// that sizes and offsets are those every protocol sends.
+	Body io.Reader
+}
+
+// AppendResult tells where appended messages went (UIDPLUS APPENDUID).
+type AppendResult struct {
+	UIDValidity uint32
+	UIDs        []UID
+}
+
+// CopyResult tells where copied or moved messages went (UIDPLUS COPYUID).
+// SourceUIDs[i] became DestUIDs[i]; both ascend.
+type CopyResult struct {
+	UIDValidity uint32
+	SourceUIDs  []UID
+	DestUIDs    []UID
+}
+
+// FlagOp says how a FlagUpdate applies.
+type FlagOp int
+
+const (
+	FlagsReplace FlagOp = iota
+	FlagsAdd
+	FlagsRemove
+)
+
+// FlagUpdate is a STORE.
+type FlagUpdate struct {
+	Op       FlagOp
+	Flags    Flags
+	Keywords []string
+	// UnchangedSince, when non-zero, applies the update only to messages
+	// whose MODSEQ is at most this value (RFC 7162 section 3.1.3).
+	UnchangedSince ModSeq
+}
+
+// FlagResult reports one message's flags after a FlagUpdate.
+type FlagResult struct {
+	UID      UID
+	Flags    Flags
+	Keywords []string
+	ModSeq   ModSeq
+	// Changed is false when the update left the message as it was.
+	Changed bool
+}
+
+// StoreResult is the outcome of Mail.StoreFlags.
+type StoreResult struct {
+	// Messages lists every existing message of the set, ascending, with its
+	// flags after the update.
+	Messages []FlagResult
+	// Modified lists messages skipped by UnchangedSince.
+	Modified []UID
+}
+
+// ChangeSet is what changed in a mailbox after some MODSEQ.
+type ChangeSet struct {
+	HighestModSeq ModSeq
+	// Changed holds messages whose MODSEQ is greater than the one asked
+	// for (new ones and ones whose flags changed), ascending by UID. Part is
+	// not loaded.
+	Changed []Message
+	// Expunged holds UIDs expunged after that MODSEQ, ascending.
+	Expunged []UID
+}
+
+// CreateOptions tune CreateMailbox.
+type CreateOptions struct {
+	SpecialUse []string
+}
+
+// Body is a message body opened for reading.
+type Body interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
+}
+
+// Store is a whole mail store: domains, accounts and, through Mail, each
+// account's mail.
+type Store interface {
+	AddDomain(ctx context.Context, name string) (Domain, error)
+	// RemoveDomain fails with ErrNotAllowed while accounts exist in it.
+	RemoveDomain(ctx context.Context, name string) error
+	Domains(ctx context.Context) ([]Domain, error)
+
+	// AddAccount creates an account in an existing domain, with INBOX and
+	// the special-use mailboxes Drafts, Sent, Junk, Trash and Archive.
+	AddAccount(ctx context.Context, address, passwordHash string) (Account, error)
+	RemoveAccount(ctx context.Context, address string) error
+	SetPasswordHash(ctx context.Context, address, hash string) error
+	// Accounts lists accounts, of one domain or (domain "") of all.
+	Accounts(ctx context.Context, domain string) ([]Account, error)
+	AccountByAddress(ctx context.Context, address string) (Account, error)
+
+	// Mail gives access to one account's mailboxes. It does no I/O.
+	Mail(id AccountID) Mail
+
+	Close() error
+}
+
+// Mail is one account's mail. Every method is confined to that account.
+type Mail interface {
+	Mailboxes(ctx context.Context) ([]Mailbox, error)
+	// Mailbox finds a mailbox by name; INBOX is matched case-insensitively.
+	Mailbox(ctx context.Context, name string) (Mailbox, error)
+	MailboxByID(ctx context.Context, id MailboxID) (Mailbox, error)
+	CreateMailbox(ctx context.Context, name string, opts CreateOptions) (Mailbox, error)
+	// DeleteMailbox removes a mailbox and its messages. Inferior names stay.
+	// INBOX cannot be deleted (ErrNotAllowed).
+	DeleteMailbox(ctx context.Context, name string) error
+	// RenameMailbox renames a mailbox and its inferiors, keeping their
+	// UIDVALIDITY. Renaming INBOX moves its messages to the new name and
+	// leaves an empty INBOX (RFC 9051 section 6.3.6).
+	RenameMailbox(ctx context.Context, from, to string) error
+	// Subscribe adds or removes a subscription; the name need not exist.
+	Subscribe(ctx context.Context, name string, subscribed bool) error
+	Subscriptions(ctx context.Context) ([]string, error)
+	Status(ctx context.Context, mbox MailboxID) (MailboxStatus, error)
+
+	Snapshot(ctx context.Context, mbox MailboxID) (Snapshot, error)
+	// ClaimRecent makes this caller the one session that sees messages
+	// that arrived since the last claim as \Recent (RFC 3501 section
+	// 2.3.2) and returns their UIDs.
+	ClaimRecent(ctx context.Context, mbox MailboxID) ([]UID, error)
+	// Changes reports what changed after since.
+	Changes(ctx context.Context, mbox MailboxID, since ModSeq) (ChangeSet, error)
+
+	// Append stores messages atomically: all of them or none (MULTIAPPEND,
+	// RFC 3502).
+	Append(ctx context.Context, mbox MailboxID, msgs []NewMessage) (AppendResult, error)
+	// Messages returns the messages of uids that exist, ascending.
+	Messages(ctx context.Context, mbox MailboxID, uids UIDSet, opts FetchOptions) ([]Message, error)
+	OpenBody(ctx context.Context, m *Message) (Body, error)
+	StoreFlags(ctx context.Context, mbox MailboxID, uids UIDSet, upd FlagUpdate) (StoreResult, error)
+	Copy(ctx context.Context, from MailboxID, uids UIDSet, to MailboxID) (CopyResult, error)
+	// Move copies and then expunges the source messages in one transaction
+	// (RFC 6851).
+	Move(ctx context.Context, from MailboxID, uids UIDSet, to MailboxID) (CopyResult, error)
+	// Expunge removes the messages flagged \Deleted, limited to uids when
+	// uids is not nil, and returns their UIDs ascending.
+	Expunge(ctx context.Context, mbox MailboxID, uids UIDSet) ([]UID, error)
+	// Search returns the UIDs of messages matching c, ascending.
+	Search(ctx context.Context, mbox MailboxID, c *SearchCriteria) ([]UID, error)
+}
+
+// SearchCriteria is a conjunction: a message matches when every condition
+// that is set holds. Protocol layers translate their own syntax into it
+// (IMAP turns sequence numbers, \Recent, NEW and OLD into UID sets first).
+type SearchCriteria struct {
+	UIDs []UIDSet // the UID is in each set
+
+	// Dates compare the calendar date in the time's own zone, ignoring the
+	// time of day (RFC 9051 section 6.4.4). A zero time is unset.
+	Since, Before         time.Time // internal date >= Since, < Before
+	SentSince, SentBefore time.Time // Date: header
+	// Younger and Older compare the internal date exactly (RFC 5032 WITHIN):
+	// internal date > Younger, < Older.
+	Younger, Older time.Time
+
+	Header []HeaderMatch // case-insensitive substring of a header field
+	Body   []string      // case-insensitive substring of the decoded body
+	Text   []string      // header or body
+
+	Flags       Flags // all set
+	NotFlags    Flags // all clear
+	Keywords    []string
+	NotKeywords []string
+
+	Larger  []int64 // size > n
+	Smaller []int64 // size < n
+
+	ModSeq ModSeq // MODSEQ >= n (RFC 7162)
+
+	Not []SearchCriteria
+	Or  [][2]SearchCriteria
+}
+
+// HeaderMatch matches a header field (name case-insensitive) whose decoded
+// value contains Value, case-insensitively. An empty Value matches any
+// message that has the field.
+type HeaderMatch struct {
+	Field string
+	Value string
+}
