@@ -1,0 +1,363 @@
+package blob
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Dir is a Store in a directory of a file system: one subdirectory per day
+// (UTC) of creation, one file per blob.
+type Dir struct {
+	fs     FS
+	root   string
+	noSync bool
+	now    func() time.Time
+
+	mu    sync.Mutex
+	ready map[string]bool // day directories created and made durable
+}
+
+// DirOptions tune a Dir.
+type DirOptions struct {
+	// FS is the file system; nil means the operating system's.
+	FS FS
+	// NoSync skips every fsync. Only for tests and benchmarks that do not
+	// check durability.
+	NoSync bool
+	// Now tells the time (for day directories); nil means time.Now.
+	Now func() time.Time
+}
+
+// OpenDir returns a Store rooted at root, creating it if needed.
+func OpenDir(root string, opts DirOptions) (*Dir, error) {
+	d := &Dir{fs: opts.FS, root: root, noSync: opts.NoSync, now: opts.Now, ready: map[string]bool{}}
+	if d.fs == nil {
+		d.fs = OSFS()
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if err := d.fs.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("blob: creating %s: %w", root, err)
+	}
+	if err := d.syncDir(root); err != nil {
+		return nil, err
+	}
+	if err := d.syncDir(filepath.Dir(root)); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+var _ Store = (*Dir)(nil)
+
+// Name shape: "YYYYMMDD/" + 26 characters of lower-case base32 (128 bits).
+const (
+	dayLen    = 8
+	randLen   = 26
+	nameLen   = dayLen + 1 + randLen
+	base32Set = "abcdefghijklmnopqrstuvwxyz234567"
+)
+
+var nameEncoding = base32.NewEncoding(base32Set).WithPadding(base32.NoPadding)
+
+// ValidName reports whether name has the shape of a generated blob name.
+func ValidName(name string) bool {
+	if len(name) != nameLen || name[dayLen] != '/' {
+		return false
+	}
+	if !validDay(name[:dayLen]) {
+		return false
+	}
+	for i := dayLen + 1; i < nameLen; i++ {
+		if strings.IndexByte(base32Set, name[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func validDay(s string) bool {
+	if len(s) != dayLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *Dir) path(name string) (string, error) {
+	if !ValidName(name) {
+		return "", fmt.Errorf("%w: %q", ErrInvalidName, name)
+	}
+	return filepath.Join(d.root, name[:dayLen], name[dayLen+1:]), nil
+}
+
+func newName(now time.Time) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return now.UTC().Format("20060102") + "/" + nameEncoding.EncodeToString(b[:])
+}
+
+// dayDir creates the directory of day and makes its entry durable, once.
+func (d *Dir) dayDir(day string) error {
+	d.mu.Lock()
+	ok := d.ready[day]
+	d.mu.Unlock()
+	if ok {
+		return nil
+	}
+	dir := filepath.Join(d.root, day)
+	if err := d.fs.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("blob: creating %s: %w", dir, err)
+	}
+	if err := d.syncDir(d.root); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.ready[day] = true
+	d.mu.Unlock()
+	return nil
+}
+
+func (d *Dir) syncDir(dir string) error {
+	if d.noSync {
+		return nil
+	}
+	f, err := d.fs.OpenDir(dir)
+	if err != nil {
+		return fmt.Errorf("blob: opening directory %s: %w", dir, err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("blob: syncing directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Create starts a new blob.
+func (d *Dir) Create(ctx context.Context) (Writer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	name := newName(d.now())
+	if err := d.dayDir(name[:dayLen]); err != nil {
+		return nil, err
+	}
+	p, _ := d.path(name)
+	f, err := d.fs.Create(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Walk removed the day directory after we made it (a day
+		// boundary passed); make it again.
+		d.mu.Lock()
+		delete(d.ready, name[:dayLen])
+		d.mu.Unlock()
+		if err = d.dayDir(name[:dayLen]); err == nil {
+			f, err = d.fs.Create(p)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blob: creating %s: %w", name, err)
+	}
+	return &writer{d: d, name: name, path: p, f: f, bw: bufio.NewWriterSize(f, 64<<10)}, nil
+}
+
+type writer struct {
+	d    *Dir
+	name string
+	path string
+	f    File
+	bw   *bufio.Writer
+	err  error
+	done bool
+}
+
+func (w *writer) Name() string { return w.name }
+
+func (w *writer) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.done {
+		return 0, errors.New("blob: write after commit or abort")
+	}
+	n, err := w.bw.Write(p)
+	if err != nil {
+		w.err = fmt.Errorf("blob: writing %s: %w", w.name, err)
+		return n, w.err
+	}
+	return n, nil
+}
+
+func (w *writer) Commit() error {
+	if w.done {
+		return errors.New("blob: commit after commit or abort")
+	}
+	w.done = true
+	err := w.err
+	if err == nil {
+		if err = w.bw.Flush(); err != nil {
+			err = fmt.Errorf("blob: writing %s: %w", w.name, err)
+		}
+	}
+	if err == nil && !w.d.noSync {
+		if err = w.f.Sync(); err != nil {
+			err = fmt.Errorf("blob: syncing %s: %w", w.name, err)
+		}
+	}
+	if cerr := w.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("blob: closing %s: %w", w.name, cerr)
+	}
+	if err != nil {
+		// A failed fsync leaves the page cache in an unknown state; the
+		// blob is never used, whatever its content.
+		w.d.fs.Remove(w.path)
+		return err
+	}
+	return nil
+}
+
+func (w *writer) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.f.Close()
+	if err := w.d.fs.Remove(w.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("blob: removing %s: %w", w.name, err)
+	}
+	return nil
+}
+
+// Open opens a committed blob.
+func (d *Dir) Open(ctx context.Context, name string) (Reader, error) {
+	p, err := d.path(name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := d.fs.Open(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
+		}
+		return nil, fmt.Errorf("blob: opening %s: %w", name, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("blob: stat %s: %w", name, err)
+	}
+	return &reader{File: f, size: fi.Size()}, nil
+}
+
+type reader struct {
+	File
+	size int64
+}
+
+func (r *reader) Size() int64 { return r.size }
+
+// Delete removes a blob; a missing blob is not an error.
+func (d *Dir) Delete(ctx context.Context, name string) error {
+	p, err := d.path(name)
+	if err != nil {
+		return err
+	}
+	if err := d.fs.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("blob: removing %s: %w", name, err)
+	}
+	return nil
+}
+
+// Sync fsyncs the directory of each distinct day among names.
+func (d *Dir) Sync(ctx context.Context, names []string) error {
+	if d.noSync || len(names) == 0 {
+		return nil
+	}
+	var days []string
+	for _, n := range names {
+		if !ValidName(n) {
+			return fmt.Errorf("%w: %q", ErrInvalidName, n)
+		}
+		day := n[:dayLen]
+		seen := false
+		for _, x := range days {
+			if x == day {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			days = append(days, day)
+		}
+	}
+	for _, day := range days {
+		if err := d.syncDir(filepath.Join(d.root, day)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Walk calls fn for every file that has the shape of a blob. Empty day
+// directories older than today are removed on the way.
+func (d *Dir) Walk(ctx context.Context, fn func(name string, mod time.Time) error) error {
+	days, err := d.fs.ReadDir(d.root)
+	if err != nil {
+		return fmt.Errorf("blob: listing %s: %w", d.root, err)
+	}
+	today := d.now().UTC().Format("20060102")
+	for _, day := range days {
+		if !day.IsDir() || !validDay(day.Name()) {
+			continue
+		}
+		dir := filepath.Join(d.root, day.Name())
+		files, err := d.fs.ReadDir(dir)
+		if err != nil {
+			return fmt.Errorf("blob: listing %s: %w", dir, err)
+		}
+		for _, f := range files {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			name := day.Name() + "/" + f.Name()
+			if !ValidName(name) || !f.Type().IsRegular() {
+				continue
+			}
+			fi, err := f.Info()
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				return fmt.Errorf("blob: stat %s: %w", name, err)
+			}
+			if err := fn(name, fi.ModTime()); err != nil {
+				return err
+			}
+		}
+		if len(files) == 0 && day.Name() < today {
+			d.mu.Lock()
+			delete(d.ready, day.Name())
+			d.mu.Unlock()
+			d.fs.Remove(dir) // fails harmlessly if a blob was just created
+		}
+	}
+	return nil
+}

@@ -1,0 +1,51 @@
+package blob
+
+import (
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// FS is the slice of a file system the blob store uses. Tests wrap it (see
+// FaultFS) to make a write, an fsync or a remove fail, as pebble's errorfs
+// does for its storage engine.
+type FS interface {
+	// Create creates a new file for writing; it fails if name exists.
+	Create(name string) (File, error)
+	// Open opens a file for reading.
+	Open(name string) (File, error)
+	// OpenDir opens a directory so that it can be synced.
+	OpenDir(name string) (File, error)
+	Remove(name string) error
+	MkdirAll(name string, perm fs.FileMode) error
+	ReadDir(name string) ([]fs.DirEntry, error)
+}
+
+// File is an open file of an FS.
+type File interface {
+	io.Writer
+	io.ReaderAt
+	io.Closer
+	Sync() error
+	Stat() (fs.FileInfo, error)
+}
+
+// OSFS returns the operating system's file system.
+func OSFS() FS { return osFS{} }
+
+type osFS struct{}
+
+func (osFS) Create(name string) (File, error) {
+	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+}
+
+func (osFS) Open(name string) (File, error) { return os.Open(name) }
+
+func (osFS) OpenDir(name string) (File, error) {
+	return os.OpenFile(name, os.O_RDONLY|syscall.O_DIRECTORY, 0)
+}
+
+func (osFS) Remove(name string) error                     { return os.Remove(name) }
+func (osFS) MkdirAll(name string, perm fs.FileMode) error { return os.MkdirAll(name, perm) }
+func (osFS) ReadDir(name string) ([]fs.DirEntry, error)   { return os.ReadDir(name) }
