@@ -22,6 +22,10 @@ type Command struct {
 
 // SeqRange is an inclusive range of sequence numbers or UIDs. Zero stands
 // for "*", the largest number in use (RFC 9051 section 9, seq-number).
+//
+// The reader normalizes ranges: Start <= Stop, except that a "*" end is
+// always in Stop ("*:4" and "4:*" are {4, 0}); "*" alone is {0, 0}, and a
+// single number n is {n, n}.
 type SeqRange struct {
 	Start, Stop uint32
 }
@@ -65,7 +69,9 @@ type IDField struct {
 
 // MailboxArgs is the argument of commands that take one mailbox: DELETE,
 // SUBSCRIBE, UNSUBSCRIBE. Mailbox names are as sent (modified UTF-7 for
-// IMAP4rev1 clients); decode them with DecodeMailbox.
+// IMAP4rev1 clients); decode them with DecodeMailbox. The one exception is
+// INBOX: any case of it is given as "INBOX" (RFC 9051 section 9, mailbox).
+// LIST and LSUB references and patterns are always as sent.
 type MailboxArgs struct {
 	Mailbox string
 }
@@ -147,6 +153,9 @@ type AppendMessage struct {
 	HasDate bool
 	// Binary is true for a literal8 ~{n} (RFC 3516).
 	Binary bool
+	// UTF8 is true for the UTF8 (~{n}) form of RFC 6855 section 4 (Binary
+	// is then true as well). Only valid after ENABLE UTF8=ACCEPT.
+	UTF8 bool
 	// Data holds the message. The caller must Close it.
 	Data *Literal
 }
@@ -173,9 +182,12 @@ type FetchItem struct {
 	Section *Section
 	// Partial is set for <offset.count>.
 	Partial *Partial
+	// Lazy is PREVIEW (LAZY) (RFC 8970 section 4.1).
+	Lazy bool
 }
 
-// Section is a body section specification.
+// Section is a body section specification. An empty Section is BODY[] (or
+// BINARY[]): the whole message.
 type Section struct {
 	Part []int // part numbers, 1-based; empty for the whole message
 	// Specifier is "", "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT",
@@ -229,17 +241,23 @@ type SearchArgs struct {
 //
 //	ALL ANSWERED DELETED DRAFT FLAGGED NEW OLD RECENT SEEN UNANSWERED
 //	UNDELETED UNDRAFT UNFLAGGED UNSEEN            (no argument)
+//	SAVEDATESUPPORTED                             (no argument; RFC 8514)
 //	BCC BODY CC FROM SUBJECT TEXT TO              (String)
 //	KEYWORD UNKEYWORD                             (String: the flag)
 //	HEADER                                        (Field, String)
 //	BEFORE ON SINCE SENTBEFORE SENTON SENTSINCE   (Date)
+//	SAVEDBEFORE SAVEDON SAVEDSINCE                (Date; RFC 8514)
 //	LARGER SMALLER OLDER YOUNGER                  (Number)
 //	MODSEQ                                        (Number; entry ignored)
+//	EMAILID THREADID                              (String: the objectid; RFC 8474)
 //	UID                                           (Set)
 //	SEQSET                                        (Set: a bare sequence set)
 //	NOT                                           (Children[0])
 //	OR                                            (Children[0], Children[1])
 //	AND                                           (Children: a parenthesized list)
+//
+// Dates are midnight UTC of the given day; the session applies its time
+// zone (RFC 9051 section 6.4.4 disregards time and timezone).
 type SearchKey struct {
 	Name     string
 	String   string

@@ -1,0 +1,257 @@
+package wire
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// maxQuoted is the longest string the Writer sends quoted; longer ones go as
+// literals, which clients read without line-length limits.
+const maxQuoted = 4096
+
+// Writer writes responses. Errors are sticky: after the first failed write,
+// every call does nothing, and Flush and Err return that error.
+//
+// The Writer does not check what it is given beyond what its methods
+// document: callers build responses from the grammar of RFC 9051 section 9.
+type Writer struct {
+	bw   *bufio.Writer
+	utf8 bool
+	err  error
+}
+
+// NewWriter returns a Writer on bw.
+func NewWriter(bw *bufio.Writer) *Writer { return &Writer{bw: bw} }
+
+// Reset switches to a new stream (after STARTTLS or COMPRESS).
+func (w *Writer) Reset(bw *bufio.Writer) { w.bw = bw }
+
+// SetUTF8 allows UTF-8 in quoted strings (IMAP4rev2, or ENABLE UTF8=ACCEPT).
+// Without it, strings with 8-bit octets are sent as literals.
+func (w *Writer) SetUTF8(on bool) { w.utf8 = on }
+
+// Err returns the first write error.
+func (w *Writer) Err() error { return w.err }
+
+// Raw writes s verbatim.
+func (w *Writer) Raw(s string) {
+	if w.err != nil {
+		return
+	}
+	_, w.err = w.bw.WriteString(s)
+}
+
+// Byte writes one byte verbatim.
+func (w *Writer) Byte(c byte) {
+	if w.err != nil {
+		return
+	}
+	w.err = w.bw.WriteByte(c)
+}
+
+// SP writes one space.
+func (w *Writer) SP() { w.Byte(' ') }
+
+// CRLF ends a response line.
+func (w *Writer) CRLF() { w.Raw("\r\n") }
+
+// Number writes a decimal number.
+func (w *Writer) Number(n uint64) {
+	if w.err != nil {
+		return
+	}
+	if n < 10 {
+		w.err = w.bw.WriteByte('0' + byte(n))
+		return
+	}
+	// AvailableBuffer lets strconv format in place, without allocating.
+	_, w.err = w.bw.Write(strconv.AppendUint(w.bw.AvailableBuffer(), n, 10))
+}
+
+// Atom writes s verbatim; the caller ensures it is a valid atom or flag.
+func (w *Writer) Atom(s string) { w.Raw(s) }
+
+// String writes s as a quoted string when it can be quoted, else as a
+// literal. It can be quoted when it has no NUL, CR or LF, no 8-bit octets
+// unless SetUTF8(true) and they are valid UTF-8 (RFC 9051 section 4.3,
+// QUOTED-CHAR), and is at most 4096 octets long.
+func (w *Writer) String(s string) {
+	if !w.quotable(s) {
+		w.literalString(s)
+		return
+	}
+	w.quoted(s)
+}
+
+// quotable reports whether s can be sent as a quoted string.
+func (w *Writer) quotable(s string) bool {
+	if len(s) > maxQuoted {
+		return false
+	}
+	eightBit := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 0 || c == '\r' || c == '\n':
+			return false
+		case c >= 0x80:
+			if !w.utf8 {
+				return false
+			}
+			eightBit = true
+		}
+	}
+	return !eightBit || utf8.ValidString(s)
+}
+
+// quoted writes s quoted, escaping quoted-specials.
+func (w *Writer) quoted(s string) {
+	if w.err != nil {
+		return
+	}
+	w.bw.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			w.bw.WriteString(s[start:i])
+			w.bw.WriteByte('\\')
+			start = i
+		}
+	}
+	w.bw.WriteString(s[start:])
+	w.err = w.bw.WriteByte('"')
+}
+
+// literalString writes s as a synchronizing-form literal, {n} CRLF s: the
+// only form a server sends (RFC 9051 section 4.3).
+func (w *Writer) literalString(s string) {
+	w.literalHeader(int64(len(s)), false)
+	w.Raw(s)
+}
+
+// literalHeader writes {size} CRLF, or ~{size} CRLF for a literal8.
+func (w *Writer) literalHeader(size int64, binary bool) {
+	if binary {
+		w.Byte('~')
+	}
+	w.Byte('{')
+	w.Number(uint64(size))
+	w.Raw("}\r\n")
+}
+
+// NString writes NIL for "", else String(s).
+func (w *Writer) NString(s string) {
+	if s == "" {
+		w.Raw("NIL")
+		return
+	}
+	w.String(s)
+}
+
+// AString writes s as an atom when it is a valid astring atom (1*ASTRING-CHAR,
+// RFC 9051 section 9), else String(s). "NIL" in any case is quoted, so that a
+// client does not take it for nil.
+func (w *Writer) AString(s string) {
+	if isAstringAtom(s) {
+		w.Raw(s)
+		return
+	}
+	w.String(s)
+}
+
+// isAstringAtom reports whether s can be sent as an atom where an astring
+// is expected.
+func isAstringAtom(s string) bool {
+	if s == "" || asciiEqualFold(s, "NIL") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isAstringChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Literal writes {size} CRLF and then size octets from r; binary selects the
+// literal8 form ~{size} (RFC 3516). If r ends early the stream is broken: the
+// error io.ErrUnexpectedEOF becomes the Writer's.
+func (w *Writer) Literal(size int64, r io.Reader, binary bool) {
+	w.literalHeader(size, binary)
+	if w.err != nil {
+		return
+	}
+	n, err := io.CopyN(w.bw, r, size)
+	if err == io.EOF && n < size {
+		err = io.ErrUnexpectedEOF
+	}
+	w.err = err
+}
+
+// Mailbox writes a mailbox name (UTF-8 internally): modified UTF-7 unless
+// utf8, then as an astring.
+func (w *Writer) Mailbox(name string, utf8 bool) {
+	if !utf8 {
+		name = EncodeMailboxUTF7(name)
+	}
+	w.AString(name)
+}
+
+// DateTime writes a quoted date-time, "dd-Mon-yyyy hh:mm:ss +zzzz" (RFC
+// 9051 section 9, date-time; the day is zero-padded, a form of 2DIGIT).
+func (w *Writer) DateTime(t time.Time) {
+	if w.err != nil {
+		return
+	}
+	var buf [28]byte
+	b := appendDateTime(buf[:0], t)
+	_, w.err = w.bw.Write(b)
+}
+
+// appendDateTime appends t as a quoted date-time.
+func appendDateTime(b []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	_, offset := t.Zone()
+	year = max(0, min(year, 9999))
+	b = append(b, '"')
+	b = append2(b, day)
+	b = append(b, '-')
+	b = append(b, monthNames[3*(month-1)], monthNames[3*(month-1)+1]|0x20, monthNames[3*(month-1)+2]|0x20)
+	b = append(b, '-')
+	b = append2(b, year/100)
+	b = append2(b, year%100)
+	b = append(b, ' ')
+	b = append2(b, hour)
+	b = append(b, ':')
+	b = append2(b, minute)
+	b = append(b, ':')
+	b = append2(b, sec)
+	b = append(b, ' ')
+	if offset < 0 {
+		b = append(b, '-')
+		offset = -offset
+	} else {
+		b = append(b, '+')
+	}
+	offset /= 60
+	b = append2(b, min(offset/60, 99))
+	b = append2(b, offset%60)
+	return append(b, '"')
+}
+
+// append2 appends n (0-99) as two digits.
+func append2(b []byte, n int) []byte {
+	return append(b, byte('0'+n/10), byte('0'+n%10))
+}
+
+// Flush sends what is buffered.
+func (w *Writer) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	w.err = w.bw.Flush()
+	return w.err
+}
