@@ -27,8 +27,8 @@ type lineReader struct {
 
 const readBufSize = 32 << 10
 
-func newLineReader(r io.Reader) *lineReader {
-	l := &lineReader{br: bufio.NewReaderSize(r, readBufSize)}
+func newLineReader(r io.Reader, bufSize int) *lineReader {
+	l := &lineReader{br: bufio.NewReaderSize(r, bufSize)}
 	l.read()
 	return l
 }

@@ -343,6 +343,12 @@ func hasParam(params []Param, name string) bool {
 // joinExtended assembles the sections of one RFC 2231 parameter.
 func joinExtended(ext []rawParam) string {
 	sort.SliceStable(ext, func(i, j int) bool { return ext[i].section < ext[j].section })
+	if len(ext) > 1 && ext[0].section < 0 && ext[len(ext)-1].section >= 0 {
+		// "name*" next to "name*0...": the continuations win.
+		for len(ext) > 0 && ext[0].section < 0 {
+			ext = ext[1:]
+		}
+	}
 	var (
 		buf     []byte
 		charset string

@@ -63,7 +63,14 @@ const maxBoundaryLen = 1000
 //     ("hello CRLF CRLF --b") has 1 line, and a last line without line feed
 //     at the end of the message is not counted.
 func Parse(r io.Reader) (*Part, error) {
-	p := &parser{l: newLineReader(r)}
+	return parse(r, readBufSize)
+}
+
+// parse is Parse with a read buffer of bufSize bytes; tests use small
+// buffers to exercise long lines. bufSize must exceed maxBoundaryLen+4 so
+// that a delimiter line's start is always in one piece.
+func parse(r io.Reader, bufSize int) (*Part, error) {
+	p := &parser{l: newLineReader(r, bufSize)}
 	root := p.newPart()
 	p.parsePart(root, 0, 0, false, true)
 	// The root has no enclosing boundary, so it ends at EOF.
@@ -380,7 +387,9 @@ func (p *parser) finishField(h *headerInfo, k fieldKind) {
 		return
 	}
 	h.seen[k] = true
-	h.vals[k] = string(trimWSP(p.fbuf))
+	// Values are kept as valid UTF-8 (8-bit bytes that are not UTF-8 read
+	// as Windows-1252), so that everything Parse returns survives JSON.
+	h.vals[k] = lenientString(string(trimWSP(p.fbuf)))
 }
 
 // applyContent fills pt's content fields from its header, with the defaults
