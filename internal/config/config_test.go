@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"postfach/internal/auth"
 )
 
 // writeConfig writes a config file into a fresh directory.
@@ -346,5 +348,15 @@ func TestEveryKeyKnown(t *testing.T) {
 		if _, ok := known[k]; !ok {
 			t.Errorf("key %q not known", k)
 		}
+	}
+}
+
+// TestArgon2DefaultsMatchAuth keeps the config defaults in step with the
+// auth package's, which document the measurement behind them.
+func TestArgon2DefaultsMatchAuth(t *testing.T) {
+	p := auth.DefaultParams()
+	a := Default().Auth
+	if a.Time != p.Time || a.MemoryKiB != p.MemoryKiB || a.Threads != p.Threads {
+		t.Errorf("config defaults %+v differ from auth.DefaultParams() %+v", a, p)
 	}
 }
