@@ -15,7 +15,7 @@ import (
 // seconds, "21-Nov-1997", full month names, asctime order ("Fri Nov 21
 // 09:55:06 1997"), zones as +hhmm, +hh:mm, +hh, named US zones, UT/GMT/UTC/Z,
 // and military letters (read as +0000, as section 4.3 says). A missing or
-// unknown zone is UTC. As a last resort RFC 3339 is tried.
+// unknown zone is UTC. RFC 3339 ("2006-01-02T15:04:05Z") is accepted too.
 //
 // The result carries the zone's offset, so the date as the sender saw it
 // (what SEARCH SENTON compares) is t.Year(), t.Month(), t.Day().
@@ -26,6 +26,11 @@ func ParseDate(v string) (time.Time, bool) {
 		offset              int
 		haveZone, yearDigit = false, 0
 	)
+	if s := strings.TrimSpace(v); len(s) >= 10 && s[4] == '-' && isDigit(s[0]) {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t, true
+		}
+	}
 	toks := dateTokens(v)
 	for _, tok := range toks {
 		switch {
@@ -63,12 +68,6 @@ func ParseDate(v string) (time.Time, bool) {
 			}
 			// Day names and other words are ignored.
 		}
-	}
-	if day < 0 && year < 0 {
-		if t, err := time.Parse(time.RFC3339, strings.TrimSpace(v)); err == nil {
-			return t, true
-		}
-		return time.Time{}, false
 	}
 	if day < 1 || day > 31 || month == 0 || year < 0 {
 		return time.Time{}, false

@@ -86,6 +86,8 @@ type parser struct {
 	nparts int
 	slab   []Part // parts are allocated in blocks
 	fbuf   []byte // value of the header field being collected
+	// freeBreak: the previous line's line break is content (see endAt).
+	freeBreak bool
 }
 
 func (p *parser) newPart() *Part {
@@ -126,16 +128,27 @@ func (p *parser) matchBoundary() (int, bool) {
 	return best, closing
 }
 
-// endAt returns where a body that started at bodyStart ends, the reader
-// being at EOF or at the delimiter line that ends it, and the number of line
-// feeds before that end.
-func (p *parser) endAt(bodyStart int64) (int64, int64) {
+// endAt returns where the bodies that end here end, the reader being at
+// EOF or at the delimiter line that ends them, and the number of line feeds
+// before that end. The line break before a delimiter line belongs to the
+// delimiter (RFC 2046 section 5.1.1) unless it is already taken: by the
+// empty line that ended a header (the body is empty) or by the delimiter
+// line just before (an empty part, or a close delimiter followed by the
+// parent's delimiter), as Dovecot counts it. Every part that ends at this
+// delimiter gets the same end, so children never reach past their parent.
+func (p *parser) endAt() (int64, int64) {
 	l := p.l
-	if l.done || l.off <= bodyStart || l.prevT == 0 {
+	if l.done || !p.freeBreak || l.prevT == 0 {
 		return l.off, l.lfs
 	}
-	// The line break before the delimiter belongs to the delimiter.
 	return l.off - int64(l.prevT), l.lfs - 1
+}
+
+// advance moves to the next line; free tells whether the line break of the
+// line left behind is content that a following delimiter may claim.
+func (p *parser) advance(free bool) {
+	p.l.advance()
+	p.freeBreak = free
 }
 
 // parsePart parses the part whose header starts at offset start, which is
@@ -169,7 +182,7 @@ func (p *parser) parsePart(pt *Part, start int64, depth int, inDigest, message b
 		p.skipBody(len(p.bounds))
 	}
 	var endLFs int64
-	pt.BodyEnd, endLFs = p.endAt(pt.BodyStart)
+	pt.BodyEnd, endLFs = p.endAt()
 	pt.Lines = endLFs - bodyLFs
 }
 
@@ -182,7 +195,7 @@ func (p *parser) skipBody(limit int) {
 				return
 			}
 		}
-		l.advance()
+		p.advance(true)
 	}
 }
 
@@ -195,13 +208,13 @@ func (p *parser) parseMultipart(pt *Part, depth int, boundary []byte, digest boo
 	for !l.done {
 		i, closing := p.matchBoundary()
 		if i < 0 {
-			l.advance() // preamble
+			p.advance(true) // preamble
 			continue
 		}
 		if i < k {
 			break // an enclosing multipart's delimiter ends this one too
 		}
-		l.advance()
+		p.advance(false)
 		if closing {
 			// The epilogue runs to the parent's next delimiter.
 			p.bounds = p.bounds[:k]
@@ -329,15 +342,15 @@ func (p *parser) readHeader(pt *Part, message bool, h *headerInfo) int64 {
 		line := l.head
 		if i, _ := p.matchBoundary(); i >= 0 {
 			p.finishField(h, cur)
-			pt.BodyStart, _ = p.endAt(pt.HeaderStart)
-			if pt.BodyStart < l.off {
-				return l.lfs - 1
-			}
-			return l.lfs
+			// A header cut short by a delimiter: its last line break
+			// belongs to the delimiter.
+			var lfs int64
+			pt.BodyStart, lfs = p.endAt()
+			return lfs
 		}
 		if !l.more && isBlankLine(line) {
 			p.finishField(h, cur)
-			l.advance()
+			p.advance(false)
 			pt.BodyStart = l.off
 			return l.lfs
 		}
@@ -357,7 +370,7 @@ func (p *parser) readHeader(pt *Part, message bool, h *headerInfo) int64 {
 				}
 			}
 		}
-		l.advance()
+		p.advance(true)
 	}
 }
 
