@@ -27,7 +27,7 @@ func TestDecodeBase64(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"SGVsbG8gd29ybGQ=", "Hello world"},
 		{"SGVs\r\nbG8g\r\nd29y\r\nbGQ=\r\n", "Hello world"},
-		{"SGVsbG8gd29ybGQ", "Hello world"},              // missing padding
+		{"SGVsbG8gd29ybGQ", "Hello world"},               // missing padding
 		{"SG Vs*bG8!gd29\tybGQ=", "Hello world"},         // garbage skipped
 		{"SGVsbG8=IHdvcmxk", "Hello world"},              // concatenated blocks
 		{"SGVsbG8gd29ybGQ===\r\n-- \r\n", "Hello world"}, // trailing junk

@@ -25,6 +25,7 @@ func DecodeHeaderValue(v string) string {
 		pendCS   string
 		i        int
 		lastWord bool // the text just before i ended with an encoded word
+		scan     textScan
 	)
 	flush := func() {
 		if len(pend) > 0 {
@@ -38,11 +39,13 @@ func DecodeHeaderValue(v string) string {
 			break
 		}
 		j += i
-		cs, dec, end, ok := decodeWord(v, j, nil)
+		cs, dec, end, ok := decodeWord(v, j, nil, &scan)
 		if !ok {
+			// end is where the next candidate may start: past text
+			// that can hold no word, which keeps this linear.
 			flush()
-			out = appendLenientUTF8(out, []byte(v[i:j+2]))
-			i = j + 2
+			out = appendLenientUTF8(out, []byte(v[i:end]))
+			i = end
 			lastWord = false
 			continue
 		}
@@ -69,48 +72,86 @@ func DecodeHeaderValue(v string) string {
 // decodeWord decodes the encoded word "=?charset?enc?text?=" at v[start:]
 // (RFC 2047 section 2), appending the decoded bytes to dst. It reports the
 // charset, the decoded bytes, the offset just past the word, and whether
-// there was a decodable word at all.
-func decodeWord(v string, start int, dst []byte) (cs string, dec []byte, end int, ok bool) {
+// there was a decodable word at all. When there was none, end is the offset
+// at which to look for the next one.
+func decodeWord(v string, start int, dst []byte, scan *textScan) (cs string, dec []byte, end int, ok bool) {
+	fail := start + 2
 	p := start + 2
-	q := strings.IndexByte(v[p:], '?')
+	// Charset names are short; RFC 2047 words are at most 75 bytes.
+	q := strings.IndexByte(v[p:min(len(v), p+maxCharsetLen+1)], '?')
 	if q <= 0 {
-		return "", nil, 0, false
+		return "", nil, fail, false
 	}
 	cs = v[p : p+q]
 	if strings.ContainsAny(cs, " \t\r\n()<>@,;:\"/[]=") {
-		return "", nil, 0, false
+		return "", nil, fail, false
 	}
 	p += q + 1
 	if p+2 > len(v) || v[p+1] != '?' {
-		return "", nil, 0, false
+		return "", nil, fail, false
 	}
 	enc := v[p] | 0x20
 	p += 2
-	e := strings.Index(v[p:], "?=")
-	if e < 0 {
-		return "", nil, 0, false
+	// The text runs to "?=" and holds no white space. Without "?=" before
+	// the next white space, no word starting before that space can end
+	// either, so the search resumes there.
+	e, found := scan.textEnd(v, p)
+	if !found {
+		return "", nil, e, false
 	}
-	text := v[p : p+e]
-	end = p + e + 2
-	if strings.ContainsAny(text, " \t\r\n") {
-		return "", nil, 0, false
-	}
+	text := v[p:e]
+	end = e + 2
 	if _, known := lookupCharset(cs); !known {
-		return "", nil, 0, false
+		return "", nil, fail, false
 	}
 	switch enc {
 	case 'b':
 		dec, ok = decodeB(dst, text)
 		if !ok {
-			return "", nil, 0, false
+			return "", nil, fail, false
 		}
 	case 'q':
 		dec = decodeQ(dst, text)
 	default:
-		return "", nil, 0, false
+		return "", nil, fail, false
 	}
 	return cs, dec, end, true
 }
+
+// textScan remembers the last search for the end of an encoded word's
+// text, so that candidates starting inside the same text (a hostile value
+// full of "=?") do not search it again: every search starting in
+// [from, at] ends at at.
+type textScan struct {
+	from, at int
+	found    bool
+	valid    bool
+}
+
+// textEnd returns the offset of the first "?=" at or after p, or, with
+// found false, where the white space or end that stops the search is.
+func (s *textScan) textEnd(v string, p int) (int, bool) {
+	if s.valid && s.from <= p && p <= s.at {
+		return s.at, s.found
+	}
+	e := p
+	for e < len(v) {
+		c := v[e]
+		if c == '?' && e+1 < len(v) && v[e+1] == '=' {
+			*s = textScan{from: p, at: e, found: true, valid: true}
+			return e, true
+		}
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+			break
+		}
+		e++
+	}
+	*s = textScan{from: p, at: e, valid: true}
+	return e, false
+}
+
+// maxCharsetLen bounds the charset name of an encoded word.
+const maxCharsetLen = 64
 
 // decodeB decodes RFC 2047 "B" text, tolerating missing padding.
 func decodeB(dst []byte, text string) ([]byte, bool) {

@@ -134,6 +134,10 @@ type rawParam struct {
 	value   string
 }
 
+// maxParams bounds the parameters (RFC 2231 sections included) read from
+// one field; more is an attack, not a message.
+const maxParams = 256
+
 // parseParams parses `*(";" parameter)` from s.
 func parseParams(s string) []Param {
 	var raws []rawParam
@@ -172,6 +176,9 @@ func parseParams(s string) []Param {
 		}
 		raws = append(raws, splitParamName(name, value))
 		i = j
+		if len(raws) >= maxParams {
+			break
+		}
 	}
 	return assembleParams(raws)
 }
