@@ -1,7 +1,6 @@
 package match
 
 import (
-	"fmt"
 	"io"
 	"strings"
 
@@ -49,45 +48,15 @@ func (b *BlobContent) Header(name string) ([]string, error) {
 	return vals, nil
 }
 
-// WriteHeader implements Content: each field as "Name: decoded value".
+// WriteHeader implements Content: the header fields of the message and of
+// each encapsulated message, decoded, as "Name: value" lines.
 func (b *BlobContent) WriteHeader(w io.Writer) error {
-	fields, err := b.header()
-	if err != nil {
-		return err
-	}
-	return writeFields(w, fields)
+	return mime.WriteSearchText(w, b.r, b.root, mime.TextOptions{Headers: true})
 }
 
-func writeFields(w io.Writer, fields []mime.Field) error {
-	for _, f := range fields {
-		if _, err := fmt.Fprintf(w, "%s: %s\n", f.Name, mime.DecodeHeaderValue(f.Value())); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// WriteBody implements Content. What counts as body text: every text/*
-// leaf part, decoded from its transfer encoding and charset (HTML without
-// markup), and the header of every encapsulated message. Other leaves
-// (images, archives, ...) hold no text a person would search for and are
-// skipped.
+// WriteBody implements Content: the decoded text of every part that has
+// text (text/*, message/* leaves; HTML without markup). Images, archives
+// and the like hold no text a person would search for and are skipped.
 func (b *BlobContent) WriteBody(w io.Writer) error {
-	return mime.Walk(b.root, func(p *mime.Part) error {
-		if p != b.root && p.Envelope != nil {
-			// The root of an encapsulated message: its header is text.
-			fields, err := mime.ReadHeader(b.r, p)
-			if err != nil {
-				return err
-			}
-			if err := writeFields(w, fields); err != nil {
-				return err
-			}
-		}
-		if len(p.Parts) > 0 || p.Message != nil || p.Type != "text" {
-			return nil
-		}
-		_, err := io.Copy(w, mime.Text(b.r, p))
-		return err
-	})
+	return mime.WriteSearchText(w, b.r, b.root, mime.TextOptions{Bodies: true})
 }

@@ -1,0 +1,228 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"postfach/internal/store"
+)
+
+// Append implements store.Mail. Each message streams into its own blob,
+// parsed on the way and fsynced, before anything is queued; then one write
+// operation inserts all rows (MULTIAPPEND is all or nothing, RFC 3502) and
+// the group commit makes them durable with the other callers' writes.
+func (m *mail) Append(ctx context.Context, id store.MailboxID, msgs []store.NewMessage) (store.AppendResult, error) {
+	// Fail early, before writing blobs, for a mailbox that is not there.
+	mb, err := m.MailboxByID(ctx, id)
+	if err != nil {
+		return store.AppendResult{}, err
+	}
+	type prepared struct {
+		ingested
+		flags    store.Flags
+		keywords []string
+		date     time.Time
+	}
+	list := make([]prepared, 0, len(msgs))
+	var names []string
+	cleanup := func() {
+		for _, n := range names {
+			m.s.blobs.Delete(context.Background(), n)
+		}
+	}
+	now := m.s.now()
+	for _, nm := range msgs {
+		kws, err := store.NormalizeKeywords(nm.Keywords)
+		if err != nil {
+			cleanup()
+			return store.AppendResult{}, err
+		}
+		if nm.Body == nil {
+			cleanup()
+			return store.AppendResult{}, errors.New("sqlite: message without body")
+		}
+		in, err := m.s.ingest(ctx, nm.Body)
+		if err != nil {
+			cleanup()
+			return store.AppendResult{}, err
+		}
+		names = append(names, in.blob)
+		date := nm.InternalDate
+		if date.IsZero() {
+			date = now
+		}
+		list = append(list, prepared{ingested: in, flags: nm.Flags & allFlags, keywords: kws, date: date})
+	}
+	res := store.AppendResult{UIDValidity: mb.UIDValidity}
+	err = m.s.w.do(ctx, names, func(t *wtx) error {
+		res.UIDs = res.UIDs[:0]
+		mb, err := t.mailbox(m.acct, id)
+		if err != nil {
+			return err
+		}
+		res.UIDValidity = mb.UIDValidity
+		if len(list) == 0 {
+			return nil
+		}
+		var total int64
+		for _, p := range list {
+			total += p.size
+		}
+		if err := t.checkQuota(m.acct, total, len(list)); err != nil {
+			return err
+		}
+		if uint64(mb.UIDNext)+uint64(len(list)) > 1<<32-1 {
+			return fmt.Errorf("%w: UID space of mailbox exhausted", store.ErrNotAllowed)
+		}
+		canon, err := t.keywordSpelling(id)
+		if err != nil {
+			return err
+		}
+		modseq := mb.HighestModSeq + 1
+		uid := mb.UIDNext
+		var c counters
+		saveDate := m.s.now().Unix()
+		for _, p := range list {
+			blobID, err := t.insertBlob(&p.ingested)
+			if err != nil {
+				return err
+			}
+			kws, err := canon.apply(t, p.keywords)
+			if err != nil {
+				return err
+			}
+			_, off := p.date.Zone()
+			_, err = t.exec(`INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				id, uid, modseq, p.flags, strings.Join(kws, " "), p.date.Unix(), off, saveDate, p.size, blobID)
+			if err != nil {
+				return err
+			}
+			c.add(p.flags, p.size, 1)
+			res.UIDs = append(res.UIDs, uid)
+			uid++
+		}
+		if _, err := t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + ?, unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
+			uid, modseq, c.messages, c.unseen, c.deleted, c.size, id); err != nil {
+			return err
+		}
+		t.publish(m.event(id, modseq))
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, errUncertain) {
+			cleanup()
+		}
+		return store.AppendResult{}, err
+	}
+	return res, nil
+}
+
+const allFlags = store.FlagSeen | store.FlagAnswered | store.FlagFlagged | store.FlagDeleted | store.FlagDraft
+
+// counters are deltas of a mailbox row's counters.
+type counters struct {
+	messages, unseen, deleted int64
+	size                      int64
+}
+
+// add counts a message with flags in (sign 1) or out (sign -1).
+func (c *counters) add(flags store.Flags, size int64, sign int64) {
+	c.messages += sign
+	c.size += sign * size
+	if flags&store.FlagSeen == 0 {
+		c.unseen += sign
+	}
+	if flags&store.FlagDeleted != 0 {
+		c.deleted += sign
+	}
+}
+
+func (t *wtx) insertBlob(in *ingested) (int64, error) {
+	var sent, tz any
+	if in.sentDate != nil {
+		_, off := in.sentDate.Zone()
+		sent, tz = in.sentDate.Unix(), off
+	}
+	h := make([]any, len(in.headers))
+	for i, v := range in.headers {
+		if v != nil {
+			h[i] = *v
+		}
+	}
+	res, err := t.exec(`INSERT INTO blobs (name, size, header_size, sent_date, sent_tz, h_subject, h_from, h_to, h_cc, h_bcc, h_message_id, structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		in.blob, in.size, in.headerSize, sent, tz, h[0], h[1], h[2], h[3], h[4], h[5], in.structure)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// checkQuota fails with ErrOverQuota when adding bytes and messages would
+// exceed the account's quota (0: none).
+func (t *wtx) checkQuota(acct store.AccountID, bytes int64, messages int) error {
+	var qb, qm int64
+	if err := t.queryRow(`SELECT quota_bytes, quota_messages FROM accounts WHERE id = ?`, acct).Scan(&qb, &qm); err != nil {
+		return fmt.Errorf("sqlite: reading quota: %w", err)
+	}
+	if qb == 0 && qm == 0 {
+		return nil
+	}
+	var usedB, usedM int64
+	if err := t.queryRow(`SELECT coalesce(sum(size), 0), coalesce(sum(messages), 0) FROM mailboxes WHERE account_id = ?`, acct).Scan(&usedB, &usedM); err != nil {
+		return err
+	}
+	if qb > 0 && usedB+bytes > qb || qm > 0 && usedM+int64(messages) > qm {
+		return store.ErrOverQuota
+	}
+	return nil
+}
+
+// keywordSet is a mailbox's keywords in use, for spelling new ones the
+// way the mailbox already does (keywords compare case-insensitively).
+type keywordSet struct {
+	mbox  store.MailboxID
+	known map[string]string // lower case -> spelling
+}
+
+func (t *wtx) keywordSpelling(id store.MailboxID) (*keywordSet, error) {
+	ks := &keywordSet{mbox: id, known: map[string]string{}}
+	rows, err := t.query(`SELECT keyword FROM mailbox_keywords WHERE mailbox_id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		ks.known[strings.ToLower(k)] = k
+	}
+	return ks, rows.Err()
+}
+
+// apply respells kws (normalized) as the mailbox does and records new
+// keywords as in use.
+func (ks *keywordSet) apply(t *wtx, kws []string) ([]string, error) {
+	if len(kws) == 0 {
+		return nil, nil
+	}
+	out := make([]string, len(kws))
+	for i, k := range kws {
+		lk := strings.ToLower(k)
+		if sp, ok := ks.known[lk]; ok {
+			out[i] = sp
+			continue
+		}
+		if _, err := t.exec(`INSERT OR IGNORE INTO mailbox_keywords (mailbox_id, keyword) VALUES (?, ?)`, ks.mbox, k); err != nil {
+			return nil, err
+		}
+		ks.known[lk] = k
+		out[i] = k
+	}
+	store.SortKeywords(out)
+	return out, nil
+}

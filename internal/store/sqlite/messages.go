@@ -1,0 +1,295 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"postfach/internal/blob"
+	"postfach/internal/mime"
+	"postfach/internal/store"
+)
+
+const messageCols = `m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.internal_tz, m.save_date, m.size, m.blob_id`
+
+// scanMessage reads messageCols (and extra destinations after them).
+func scanMessage(sc interface{ Scan(...any) error }, extra ...any) (store.Message, error) {
+	var msg store.Message
+	var kw string
+	var idate, itz, sdate, blobID int64
+	dest := append([]any{&msg.UID, &msg.ModSeq, &msg.Flags, &kw, &idate, &itz, &sdate, &msg.Size, &blobID}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return msg, err
+	}
+	msg.Keywords = splitKeywords(kw)
+	msg.InternalDate = unixTime(idate, itz)
+	msg.SaveDate = unixTime(sdate, 0)
+	msg.Blob = strconv.FormatInt(blobID, 10)
+	return msg, nil
+}
+
+func splitKeywords(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, " ")
+}
+
+// Snapshot implements store.Mail, in one read transaction.
+func (m *mail) Snapshot(ctx context.Context, id store.MailboxID) (store.Snapshot, error) {
+	var snap store.Snapshot
+	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
+		mb, err := m.mailboxByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		snap.Mailbox = mb.Mailbox
+		if snap.UIDs, err = readUIDs(ctx, tx, id, mb.messages); err != nil {
+			return err
+		}
+		if snap.Keywords, err = mailboxKeywords(ctx, tx, id); err != nil {
+			return err
+		}
+		var first sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT min(uid) FROM messages WHERE mailbox_id = ? AND flags & 1 = 0`, id).Scan(&first); err != nil {
+			return err
+		}
+		snap.FirstUnseen = store.UID(first.Int64)
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE mailbox_id = ? AND uid >= ?`, id, mb.recentUID).Scan(&snap.Recent)
+	})
+	return snap, err
+}
+
+// readUIDs reads a mailbox's UIDs in one go: SQLite joins them into one
+// string, which costs far less than a row per UID through database/sql.
+func readUIDs(ctx context.Context, tx *sql.Tx, id store.MailboxID, hint uint32) ([]store.UID, error) {
+	var joined sql.NullString
+	// group_concat follows the order of the subquery, which walks the
+	// (mailbox_id, uid) index.
+	err := tx.QueryRowContext(ctx, `SELECT group_concat(uid, ',') FROM (SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid)`, id).Scan(&joined)
+	if err != nil {
+		return nil, err
+	}
+	return parseUIDList(joined.String, hint)
+}
+
+func parseUIDList(s string, hint uint32) ([]store.UID, error) {
+	if s == "" {
+		return nil, nil
+	}
+	uids := make([]store.UID, 0, hint)
+	var n uint64
+	digits := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			if digits == 0 {
+				return nil, fmt.Errorf("sqlite: bad UID list")
+			}
+			uids = append(uids, store.UID(n))
+			n, digits = 0, 0
+			continue
+		}
+		c := s[i]
+		if c < '0' || c > '9' || digits > 10 {
+			return nil, fmt.Errorf("sqlite: bad UID list")
+		}
+		n = n*10 + uint64(c-'0')
+		digits++
+	}
+	// The subquery's order is SQLite's behaviour, not its promise: check.
+	if !slices.IsSorted(uids) {
+		slices.Sort(uids)
+	}
+	return uids, nil
+}
+
+func mailboxKeywords(ctx context.Context, tx *sql.Tx, id store.MailboxID) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT keyword FROM mailbox_keywords WHERE mailbox_id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	store.SortKeywords(out)
+	return out, rows.Err()
+}
+
+// ClaimRecent implements store.Mail: it moves the mailbox's \Recent
+// watermark to UIDNEXT.
+func (m *mail) ClaimRecent(ctx context.Context, id store.MailboxID) ([]store.UID, error) {
+	var uids []store.UID
+	err := m.s.w.do(ctx, nil, func(t *wtx) error {
+		uids = nil
+		mb, err := t.mailbox(m.acct, id)
+		if err != nil {
+			return err
+		}
+		if mb.recentUID >= mb.UIDNext {
+			return nil
+		}
+		rows, err := t.query(`SELECT uid FROM messages WHERE mailbox_id = ? AND uid >= ? ORDER BY uid`, id, mb.recentUID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var u store.UID
+			if err := rows.Scan(&u); err != nil {
+				rows.Close()
+				return err
+			}
+			uids = append(uids, u)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		_, err = t.exec(`UPDATE mailboxes SET recent_uid = uidnext WHERE id = ?`, id)
+		return err
+	})
+	return uids, err
+}
+
+// Changes implements store.Mail. Both queries walk a (mailbox_id, modseq)
+// index: the cost is that of the changes, not of the mailbox.
+func (m *mail) Changes(ctx context.Context, id store.MailboxID, since store.ModSeq) (store.ChangeSet, error) {
+	var cs store.ChangeSet
+	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
+		mb, err := m.mailboxByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		cs.HighestModSeq = mb.HighestModSeq
+		if since >= mb.HighestModSeq {
+			return nil
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+messageCols+` FROM messages m WHERE m.mailbox_id = ? AND m.modseq > ? ORDER BY m.uid`, id, since)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			msg, err := scanMessage(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			cs.Changed = append(cs.Changed, msg)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`, id, since)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var u store.UID
+			if err := rows.Scan(&u); err != nil {
+				return err
+			}
+			cs.Expunged = append(cs.Expunged, u)
+		}
+		return rows.Err()
+	})
+	return cs, err
+}
+
+// maxRangeQueries bounds the per-range queries of a UID set; a set with
+// more ranges is read as one span and filtered.
+const maxRangeQueries = 16
+
+// uidSpans turns a set into the UID spans to query.
+func uidSpans(set store.UIDSet) (spans store.UIDSet, filter bool) {
+	set = set.Normalize()
+	if len(set) <= maxRangeQueries {
+		return set, false
+	}
+	return store.UIDSet{{Start: set[0].Start, Stop: set[len(set)-1].Stop}}, true
+}
+
+// Messages implements store.Mail.
+func (m *mail) Messages(ctx context.Context, id store.MailboxID, uids store.UIDSet, opts store.FetchOptions) ([]store.Message, error) {
+	var out []store.Message
+	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
+		if _, err := m.mailboxByID(ctx, tx, id); err != nil {
+			return err
+		}
+		q := `SELECT ` + messageCols + ` FROM messages m WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`
+		if opts.Structure {
+			q = `SELECT ` + messageCols + `, b.structure FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`
+		}
+		spans, filter := uidSpans(uids)
+		norm := uids.Normalize()
+		for _, r := range spans {
+			rows, err := tx.QueryContext(ctx, q, id, r.Start, r.Stop)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var structure []byte
+				var extra []any
+				if opts.Structure {
+					extra = []any{&structure}
+				}
+				msg, err := scanMessage(rows, extra...)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				if filter && !norm.Contains(msg.UID) {
+					continue
+				}
+				if opts.Structure {
+					msg.Part = new(mime.Part)
+					if err := json.Unmarshal(structure, msg.Part); err != nil {
+						rows.Close()
+						return fmt.Errorf("sqlite: structure of message %d: %w", msg.UID, err)
+					}
+				}
+				out = append(out, msg)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// OpenBody implements store.Mail. The blob must belong to a message of the
+// account: a Blob value from another account is not found.
+func (m *mail) OpenBody(ctx context.Context, msg *store.Message) (store.Body, error) {
+	id, err := strconv.ParseInt(msg.Blob, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: blob %q", store.ErrNotFound, msg.Blob)
+	}
+	var name string
+	err = m.s.rdb.QueryRowContext(ctx, `SELECT b.name FROM blobs b WHERE b.id = ? AND EXISTS (
+		SELECT 1 FROM messages m JOIN mailboxes x ON x.id = m.mailbox_id WHERE m.blob_id = b.id AND x.account_id = ?)`, id, m.acct).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: blob %s", store.ErrNotFound, msg.Blob)
+	} else if err != nil {
+		return nil, err
+	}
+	r, err := m.s.blobs.Open(ctx, name)
+	if errors.Is(err, blob.ErrNotFound) {
+		// Expunged (and removed) since the caller read the message.
+		return nil, fmt.Errorf("%w: %w", store.ErrNotFound, err)
+	}
+	return r, err
+}

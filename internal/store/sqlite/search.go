@@ -1,0 +1,308 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"postfach/internal/mime"
+	"postfach/internal/store"
+	"postfach/internal/store/match"
+)
+
+// sqlFilter is criteria translated to SQL over messages m joined with
+// blobs b. When complete is false the condition is implied by the criteria
+// (every matching message satisfies it) but does not decide them, and
+// match.Matcher confirms each candidate.
+type sqlFilter struct {
+	conds    []string
+	args     []any
+	complete bool
+	blobs    bool // the condition refers to b
+}
+
+// Bound on the ranges of one UID set written into SQL.
+const maxSQLRanges = 64
+
+func translate(c *store.SearchCriteria) sqlFilter {
+	f := sqlFilter{complete: true}
+	f.add(c)
+	return f
+}
+
+func (f *sqlFilter) cond(q string, args ...any) {
+	f.conds = append(f.conds, q)
+	f.args = append(f.args, args...)
+}
+
+func (f *sqlFilter) add(c *store.SearchCriteria) {
+	for _, set := range c.UIDs {
+		set = set.Normalize()
+		if len(set) == 0 {
+			f.cond("0")
+			continue
+		}
+		if len(set) > maxSQLRanges {
+			f.cond("m.uid BETWEEN ? AND ?", set[0].Start, set[len(set)-1].Stop)
+			f.complete = false
+			continue
+		}
+		parts := make([]string, len(set))
+		for i, r := range set {
+			parts[i] = "m.uid BETWEEN ? AND ?"
+			f.args = append(f.args, r.Start, r.Stop)
+		}
+		f.conds = append(f.conds, "("+strings.Join(parts, " OR ")+")")
+	}
+	if c.Flags != 0 {
+		f.cond("m.flags & ? = ?", int64(c.Flags), int64(c.Flags))
+	}
+	if c.NotFlags != 0 {
+		f.cond("m.flags & ? = 0", int64(c.NotFlags))
+	}
+	for _, kw := range c.Keywords {
+		if _, err := store.CleanKeyword(kw); err != nil {
+			f.cond("0") // no message has a keyword that is not one
+			continue
+		}
+		f.cond(`(' ' || m.keywords || ' ') LIKE ? ESCAPE '\'`, likeWord(kw))
+	}
+	for _, kw := range c.NotKeywords {
+		if _, err := store.CleanKeyword(kw); err != nil {
+			continue
+		}
+		f.cond(`(' ' || m.keywords || ' ') NOT LIKE ? ESCAPE '\'`, likeWord(kw))
+	}
+	for _, n := range c.Larger {
+		f.cond("m.size > ?", n)
+	}
+	for _, n := range c.Smaller {
+		f.cond("m.size < ?", n)
+	}
+	if c.ModSeq != 0 {
+		f.cond("m.modseq >= ?", int64(c.ModSeq))
+	}
+	// Calendar dates in the message's own zone: local seconds against
+	// the day's start (see match.CivilDay).
+	if !c.Since.IsZero() {
+		f.cond("m.internal_date + m.internal_tz >= ?", match.CivilDay(c.Since)*86400)
+	}
+	if !c.Before.IsZero() {
+		f.cond("m.internal_date + m.internal_tz < ?", match.CivilDay(c.Before)*86400)
+	}
+	if !c.SentSince.IsZero() {
+		f.cond("b.sent_date IS NOT NULL AND b.sent_date + b.sent_tz >= ?", match.CivilDay(c.SentSince)*86400)
+		f.blobs = true
+	}
+	if !c.SentBefore.IsZero() {
+		f.cond("b.sent_date IS NOT NULL AND b.sent_date + b.sent_tz < ?", match.CivilDay(c.SentBefore)*86400)
+		f.blobs = true
+	}
+	// Internal dates are whole seconds.
+	if !c.Younger.IsZero() {
+		f.cond("m.internal_date > ?", c.Younger.Unix())
+	}
+	if !c.Older.IsZero() {
+		o := c.Older.Unix()
+		if c.Older.Nanosecond() != 0 {
+			o++
+		}
+		f.cond("m.internal_date < ?", o)
+	}
+	for _, h := range c.Header {
+		col := indexedColumn(strings.ToLower(h.Field))
+		if col == "" {
+			f.complete = false
+			continue
+		}
+		f.blobs = true
+		if h.Value == "" {
+			f.cond("b." + col + " IS NOT NULL")
+		} else {
+			f.cond("coalesce(instr(b."+col+", ?), 0) > 0", match.Fold(h.Value))
+		}
+	}
+	if len(c.Body) > 0 || len(c.Text) > 0 {
+		f.complete = false
+	}
+	for i := range c.Not {
+		sub := translate(&c.Not[i])
+		if !sub.complete {
+			f.complete = false
+			continue
+		}
+		f.cond("NOT "+sub.where(), sub.args...)
+		f.blobs = f.blobs || sub.blobs
+	}
+	for i := range c.Or {
+		a, b := translate(&c.Or[i][0]), translate(&c.Or[i][1])
+		if !a.complete || !b.complete {
+			f.complete = false
+			continue
+		}
+		f.cond("("+a.where()+" OR "+b.where()+")", append(a.args, b.args...)...)
+		f.blobs = f.blobs || a.blobs || b.blobs
+	}
+}
+
+func (f *sqlFilter) where() string {
+	if len(f.conds) == 0 {
+		return "(1)"
+	}
+	return "(" + strings.Join(f.conds, " AND ") + ")"
+}
+
+// likeWord is a LIKE pattern for kw as one word of " "+keywords+" ".
+// Keywords are ASCII atoms, so LIKE's ASCII case folding is what keyword
+// comparison needs.
+func likeWord(kw string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "% " + r.Replace(kw) + " %"
+}
+
+// Search implements store.Mail.
+func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCriteria) ([]store.UID, error) {
+	matcher, err := match.Compile(c)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", store.ErrNotAllowed, err)
+	}
+	f := translate(c)
+	var out []store.UID
+	err = m.s.readTx(ctx, func(tx *sql.Tx) error {
+		if _, err := m.mailboxByID(ctx, tx, id); err != nil {
+			return err
+		}
+		join := ""
+		if f.blobs || !f.complete {
+			join = " JOIN blobs b ON b.id = m.blob_id"
+		}
+		args := append([]any{id}, f.args...)
+		if f.complete {
+			rows, err := tx.QueryContext(ctx, `SELECT m.uid FROM messages m`+join+` WHERE m.mailbox_id = ? AND `+f.where()+` ORDER BY m.uid`, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var u store.UID
+				if err := rows.Scan(&u); err != nil {
+					return err
+				}
+				out = append(out, u)
+			}
+			return rows.Err()
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+messageCols+`, b.name, b.sent_date, b.sent_tz, b.h_subject, b.h_from, b.h_to, b.h_cc, b.h_bcc, b.h_message_id
+			FROM messages m`+join+` WHERE m.mailbox_id = ? AND `+f.where()+` ORDER BY m.uid`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			cont := &content{s: m.s, ctx: ctx, tx: tx}
+			var sent, tz sql.NullInt64
+			var h [len(indexedHeaders)]sql.NullString
+			msg, err := scanMessage(rows, &cont.name, &sent, &tz, &h[0], &h[1], &h[2], &h[3], &h[4], &h[5])
+			if err != nil {
+				return err
+			}
+			cont.headers = h
+			cont.blobID = msg.Blob
+			mm := match.Message{UID: msg.UID, ModSeq: msg.ModSeq, Flags: msg.Flags, Keywords: msg.Keywords,
+				InternalDate: msg.InternalDate, Size: msg.Size, Content: cont}
+			if sent.Valid {
+				mm.SentDate = unixTime(sent.Int64, tz.Int64)
+			}
+			ok, err := matcher.Match(&mm)
+			cont.close()
+			if err != nil {
+				return fmt.Errorf("sqlite: searching message %d: %w", msg.UID, err)
+			}
+			if ok {
+				out = append(out, msg.UID)
+			}
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// content is match.Content for a stored message: indexed header fields
+// from their columns, the rest from the blob, opened on first need.
+type content struct {
+	s       *Store
+	ctx     context.Context
+	tx      *sql.Tx
+	name    string
+	blobID  string
+	headers [len(indexedHeaders)]sql.NullString
+	body    *match.BlobContent
+	closer  io.Closer
+}
+
+func (c *content) blob() (*match.BlobContent, error) {
+	if c.body != nil {
+		return c.body, nil
+	}
+	var structure []byte
+	// The rows of the candidate query are still open on tx; SQLite runs
+	// both statements on the one connection.
+	if err := c.tx.QueryRowContext(c.ctx, `SELECT structure FROM blobs WHERE id = ?`, c.blobID).Scan(&structure); err != nil {
+		return nil, err
+	}
+	part := new(mime.Part)
+	if err := json.Unmarshal(structure, part); err != nil {
+		return nil, err
+	}
+	r, err := c.s.blobs.Open(c.ctx, c.name)
+	if err != nil {
+		return nil, err
+	}
+	c.closer = r
+	c.body = match.NewBlobContent(r, part)
+	return c.body, nil
+}
+
+func (c *content) close() {
+	if c.closer != nil {
+		c.closer.Close()
+	}
+}
+
+func (c *content) Header(name string) ([]string, error) {
+	for i, h := range indexedHeaders {
+		if h == name {
+			if !c.headers[i].Valid {
+				return nil, nil
+			}
+			return []string{c.headers[i].String}, nil
+		}
+	}
+	b, err := c.blob()
+	if err != nil {
+		return nil, err
+	}
+	return b.Header(name)
+}
+
+func (c *content) WriteHeader(w io.Writer) error {
+	b, err := c.blob()
+	if err != nil {
+		return err
+	}
+	return b.WriteHeader(w)
+}
+
+func (c *content) WriteBody(w io.Writer) error {
+	b, err := c.blob()
+	if err != nil {
+		return err
+	}
+	return b.WriteBody(w)
+}
