@@ -30,6 +30,10 @@ func ParseAddressList(v string) []Address {
 	var (
 		list    []Address
 		inGroup bool
+		// groupShown: the group's start was emitted. A group without a
+		// display name has no start marker IMAP could tell from an end, so
+		// its members are listed without markers.
+		groupShown bool
 	)
 	for t.kind != tokEOF {
 		phrase, words, lastComment := t.phrase()
@@ -44,8 +48,10 @@ func ParseAddressList(v string) []Address {
 			t.skipToSeparator()
 		case t.kind == tokSpecial && t.special == ':' && !inGroup && len(words) > 0:
 			// RFC 5322 section 3.4: group = display-name ":" [group-list] ";"
-			list = append(list, Address{Group: true, Mailbox: phrase})
-			inGroup = true
+			inGroup, groupShown = true, phrase != ""
+			if groupShown {
+				list = append(list, Address{Group: true, Mailbox: phrase})
+			}
 			t.next()
 		case t.kind == tokSpecial && t.special == '@':
 			a := t.addrSpec(words)
@@ -80,15 +86,15 @@ func ParseAddressList(v string) []Address {
 			case ',':
 				t.next()
 			case ';':
-				if inGroup {
+				if inGroup && groupShown {
 					list = append(list, Address{Group: true})
-					inGroup = false
 				}
+				inGroup = false
 				t.next()
 			}
 		}
 	}
-	if inGroup {
+	if inGroup && groupShown {
 		list = append(list, Address{Group: true})
 	}
 	return list

@@ -42,6 +42,7 @@ func TestParseAddressList(t *testing.T) {
 		{">>> <<<", "[]"},
 		{"@@@", "[]"},
 		{"a: b: c@d;;", `[group("a": (b@) (c@d) ;)]`},
+		{`"": a@b; c@d`, "[(a@b) (c@d)]"},
 	}
 	for _, tt := range tests {
 		got := fmtAddrs(ParseAddressList(tt.in))

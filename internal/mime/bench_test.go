@@ -67,7 +67,7 @@ func benchParse(b *testing.B, msg []byte) {
 	}
 }
 
-func BenchmarkParseTypical10KB(b *testing.B) { benchParse(b, typicalMessage()) }
+func BenchmarkParseTypical10KB(b *testing.B)  { benchParse(b, typicalMessage()) }
 func BenchmarkParseMultipart1MB(b *testing.B) { benchParse(b, largeMessage()) }
 
 func BenchmarkDecodedBodyBase64(b *testing.B) {

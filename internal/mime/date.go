@@ -124,7 +124,11 @@ func dateTokens(v string) []string {
 		if strings.Count(f, "-") == 2 && f[0] != '-' {
 			parts := strings.Split(f, "-")
 			if monthOf(parts[1]) != 0 {
-				toks = append(toks, parts...)
+				for _, p := range parts {
+					if p != "" {
+						toks = append(toks, p)
+					}
+				}
 				continue
 			}
 		}

@@ -10,6 +10,10 @@
 //     FETCH BODY[section] streams a byte range from the blob without parsing.
 //   - Nothing here writes protocol syntax; IMAP renders ENVELOPE and
 //     BODYSTRUCTURE from these types.
+//   - Every string Parse returns is valid UTF-8 (8-bit header bytes that
+//     are not UTF-8 are read as Windows-1252), so a tree survives JSON.
+//   - Work is linear in the input; hostile nesting and part counts are
+//     bounded by MaxDepth and MaxParts.
 package mime
 
 // Part is one node of a message's MIME tree.
@@ -18,6 +22,17 @@ package mime
 // message/rfc822 (or message/global) part has Message, the encapsulated
 // message's root, whose offsets are still absolute offsets in the outer
 // message.
+//
+// What a renderer may rely on, for every tree Parse returns:
+//   - Type "multipart" means a container: Parts holds its children, and may
+//     be empty (no delimiter found); render an empty multipart as Dovecot
+//     does, with one 0-length text/plain child.
+//   - Type "message" with Subtype "rfc822" or "global" means Message is not
+//     nil; every other part has Message nil and no Parts.
+//   - A text/* part always has a charset parameter (us-ascii when the
+//     message has none, RFC 2046 section 4.1.2).
+//   - Size() is the body size BODYSTRUCTURE reports; Lines is its line
+//     count for text/* and message/rfc822.
 type Part struct {
 	// HeaderStart is the offset of the first byte of this part's header.
 	HeaderStart int64 `json:"hs"`
@@ -67,7 +82,12 @@ type Param struct {
 
 // Envelope holds the header fields IMAP's ENVELOPE reports (RFC 9051
 // section 7.5.2). Strings are the raw, undecoded field values with folding
-// removed; an absent field is the empty string or a nil slice.
+// removed and white space trimmed; an absent field is the empty string or
+// a nil slice. Of a field that occurs more than once, the first counts.
+//
+// Sender and ReplyTo are already defaulted: RFC 9051 section 7.5.2 says
+// that when Sender or Reply-To is absent or empty, the server sets it to
+// From, and Parse does so, so the IMAP layer renders the Envelope as it is.
 type Envelope struct {
 	Date      string    `json:"date,omitempty"`
 	Subject   string    `json:"subj,omitempty"`
@@ -86,6 +106,10 @@ type Envelope struct {
 // that has Group set and Mailbox holding the group's display name, and ends
 // with an Address that has Group set and an empty Mailbox (RFC 9051 section
 // 7.5.2, "group syntax").
+//
+// A mailbox (Group false) may have an empty Host ("undisclosed-recipients"
+// without the colon) or even an empty Mailbox ("Name <>"). Render those as
+// empty strings "", not NIL: (NIL NIL "x" NIL) would read as a group start.
 type Address struct {
 	Name    string `json:"n,omitempty"` // display name, raw (may hold RFC 2047 encoded words)
 	Adl     string `json:"a,omitempty"` // source route, almost always empty
