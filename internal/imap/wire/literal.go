@@ -181,12 +181,10 @@ func (r *Reader) readMessage(n int64, checkNUL bool) (l *Literal, hasNUL bool, e
 	}
 
 	f, path, spoolErr := createSpool(r.opts.SpoolDir)
-	if r.copyBuf == nil {
-		r.copyBuf = make([]byte, 64<<10)
-	}
+	buf := make([]byte, 64<<10)
 	remaining := n
 	for remaining > 0 {
-		chunk := r.copyBuf[:min(remaining, int64(len(r.copyBuf)))]
+		chunk := buf[:min(remaining, int64(len(buf)))]
 		k, err := r.br.Read(chunk)
 		chunk = chunk[:k]
 		remaining -= int64(k)

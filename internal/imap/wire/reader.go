@@ -128,7 +128,6 @@ type Reader struct {
 	literals    []*Literal // message literals of this command, closed on error
 
 	scratch []byte // reused for literal strings and quoted strings with escapes
-	copyBuf []byte // reused for spooling
 }
 
 // NewReader returns a Reader on br. cont is called when a synchronizing
@@ -152,11 +151,7 @@ func (r *Reader) Buffered() int { return r.br.Buffered() }
 // lenience, in a bare LF. APPEND message literals in the result belong to the
 // caller, who must Close them.
 func (r *Reader) ReadCommand() (cmd *Command, err error) {
-	r.tag = ""
-	r.lineBudget = r.opts.MaxLineLength
-	r.litBudget = r.opts.MaxLiteralSize
-	r.appendTotal = 0
-	r.literals = r.literals[:0]
+	r.begin()
 	for {
 		if err := r.readLine(r.opts.MaxLineLength); err != nil {
 			return nil, err
@@ -184,17 +179,39 @@ func (r *Reader) ReadCommand() (cmd *Command, err error) {
 		}
 	}()
 
-	r.tag = r.parseTag()
 	if r.overlong {
+		r.tag = overlongTag(r.line)
 		r.fail("command line too long")
 	}
+	r.tag = r.parseTag()
 	cmd = r.parseCommand()
 	if r.pos != len(r.line) {
 		r.fail("unexpected characters at end of command")
 	}
 	cmd.Tag = r.tag
-	r.literals = r.literals[:0] // now the caller's
+	// The literals are now the caller's: forget them.
+	clear(r.literals)
+	r.literals = r.literals[:0]
 	return cmd, nil
+}
+
+// keepBuffer is the largest line or scratch buffer kept between commands:
+// a rare long command should not pin its buffer for the connection's life.
+const keepBuffer = 8 << 10
+
+// begin resets the per-command state.
+func (r *Reader) begin() {
+	if cap(r.line) > keepBuffer {
+		r.line = nil
+	}
+	if cap(r.scratch) > keepBuffer {
+		r.scratch = nil
+	}
+	r.tag = ""
+	r.lineBudget = r.opts.MaxLineLength
+	r.litBudget = r.opts.MaxLiteralSize
+	r.appendTotal = 0
+	r.literals = r.literals[:0]
 }
 
 // ReadLine reads one line without its CRLF (IDLE's DONE, SASL responses),
@@ -303,6 +320,9 @@ func (r *Reader) lineTail() []byte {
 // nextLine reads the line that continues the command after a literal.
 func (r *Reader) nextLine() {
 	if err := r.readLine(max(r.lineBudget, 0)); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
 		panic(ioError{err})
 	}
 	r.lineBudget -= len(r.line)
@@ -336,6 +356,9 @@ func (r *Reader) abort(e *Error) error {
 			return err
 		}
 		if err := r.readLine(0); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
 			return err
 		}
 		tail = r.lineTail()
@@ -380,6 +403,20 @@ func (r *Reader) failf(format string, args ...any) {
 // refuse refuses a well-formed command over a limit with a NO response.
 func (r *Reader) refuse(code, text string) {
 	panic(&Error{No: true, Code: code, Text: text})
+}
+
+// overlongTag returns the tag at the start of an overlong line, or "" when
+// the kept start of the line does not hold a whole tag.
+func overlongTag(line []byte) string {
+	for i, c := range line {
+		if c == ' ' && i > 0 {
+			return string(line[:i])
+		}
+		if !isTagChar(c) {
+			break
+		}
+	}
+	return ""
 }
 
 // parseTag reads the tag and the space after it (RFC 9051 section 9, tag).

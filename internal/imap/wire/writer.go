@@ -78,6 +78,9 @@ func (w *Writer) Atom(s string) { w.Raw(s) }
 // literal. It can be quoted when it has no NUL, CR or LF, no 8-bit octets
 // unless SetUTF8(true) and they are valid UTF-8 (RFC 9051 section 4.3,
 // QUOTED-CHAR), and is at most 4096 octets long.
+//
+// No IMAP string may hold NUL (RFC 9051 section 4.3.1): callers remove NULs
+// from data such as header fields first; String does not alter its input.
 func (w *Writer) String(s string) {
 	if !w.quotable(s) {
 		w.literalString(s)
