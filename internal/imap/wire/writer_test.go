@@ -119,7 +119,7 @@ func TestWriterDateTime(t *testing.T) {
 		{time.Date(1994, 2, 7, 21, 52, 25, 0, time.FixedZone("", -8*3600)), `"07-Feb-1994 21:52:25 -0800"`},
 		{time.Date(2024, 12, 31, 0, 0, 9, 999, time.UTC), `"31-Dec-2024 00:00:09 +0000"`},
 		{time.Date(2020, 6, 1, 1, 2, 3, 0, time.FixedZone("", 5*3600+30*60)), `"01-Jun-2020 01:02:03 +0530"`},
-		{time.Date(2020, 6, 1, 1, 2, 3, 0, time.FixedZone("", -(9*3600 + 30*60))), `"01-Jun-2020 01:02:03 -0930"`},
+		{time.Date(2020, 6, 1, 1, 2, 3, 0, time.FixedZone("", -(9*3600+30*60))), `"01-Jun-2020 01:02:03 -0930"`},
 	}
 	for _, tc := range tests {
 		got := written(false, func(w *Writer) { w.DateTime(tc.t) })
