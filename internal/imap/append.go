@@ -1,0 +1,124 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"postfach/internal/imap/wire"
+	"postfach/internal/store"
+)
+
+// Keyword limits keep one message's flags small.
+const (
+	maxKeywords      = 128
+	maxKeywordLength = 200
+)
+
+// parseFlags splits flags as sent into system flags and keywords. \Recent
+// is session state that clients cannot set; it is ignored (RFC 3501
+// section 2.3.2).
+func parseFlags(in []string, known []string) (store.Flags, []string, error) {
+	var f store.Flags
+	var kw []string
+	for _, s := range in {
+		if strings.HasPrefix(s, `\`) {
+			switch strings.ToLower(s) {
+			case `\seen`:
+				f |= store.FlagSeen
+			case `\answered`:
+				f |= store.FlagAnswered
+			case `\flagged`:
+				f |= store.FlagFlagged
+			case `\deleted`:
+				f |= store.FlagDeleted
+			case `\draft`:
+				f |= store.FlagDraft
+			case `\recent`:
+			default:
+				return 0, nil, errBad("", "Unknown system flag "+s)
+			}
+			continue
+		}
+		if len(s) > maxKeywordLength {
+			return 0, nil, errBad("", "Keyword too long")
+		}
+		// Flags are case-insensitive (RFC 9051 section 2.3.2): keep
+		// the spelling the mailbox already uses.
+		for _, k := range known {
+			if strings.EqualFold(k, s) {
+				s = k
+				break
+			}
+		}
+		if !containsFold(kw, s) {
+			kw = append(kw, s)
+		}
+	}
+	if len(kw) > maxKeywords {
+		return 0, nil, errNo("LIMIT", "Too many keywords")
+	}
+	return f, kw, nil
+}
+
+// cmdAppend runs APPEND, including MULTIAPPEND (RFC 3502) and UIDPLUS
+// APPENDUID (RFC 4315 section 3).
+func (c *session) cmdAppend(ctx context.Context, cmd *wire.Command) error {
+	args := cmd.Args.(*wire.AppendArgs)
+	name, err := c.mailboxName(args.Mailbox)
+	if err != nil {
+		return err
+	}
+	mb, err := c.mail.Mailbox(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		// RFC 9051 section 6.3.12: tell the client that CREATE helps.
+		return errNo("TRYCREATE", "No such mailbox")
+	} else if err != nil {
+		return err
+	}
+	var known []string
+	if c.sel != nil && c.sel.mbox.ID == mb.ID {
+		known = c.sel.keywords
+	}
+	msgs := make([]store.NewMessage, 0, len(args.Messages))
+	for _, m := range args.Messages {
+		if m.Data == nil || m.Data.Size() == 0 {
+			return errNo("CANNOT", "Cannot append an empty message")
+		}
+		f, kw, err := parseFlags(m.Flags, known)
+		if err != nil {
+			return err
+		}
+		nm := store.NewMessage{Flags: f, Keywords: kw, Body: m.Data.Open()}
+		if m.HasDate {
+			nm.InternalDate = m.Date
+		}
+		msgs = append(msgs, nm)
+	}
+	res, err := c.mail.Append(ctx, mb.ID, msgs)
+	if err != nil {
+		return err
+	}
+	if c.sel != nil && c.sel.mbox.ID == mb.ID {
+		c.sel.dirty = true
+	}
+	c.okCode = "APPENDUID " + strconv.FormatUint(uint64(res.UIDValidity), 10) + " " + formatUIDSet(res.UIDs)
+	return nil
+}
+
+// formatUIDSet writes ascending UIDs as a compact sequence set.
+func formatUIDSet(uids []store.UID) string {
+	var b strings.Builder
+	for i, r := range uidSetOf(uids) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatUint(uint64(r.Start), 10))
+		if r.Stop != r.Start {
+			b.WriteByte(':')
+			b.WriteString(strconv.FormatUint(uint64(r.Stop), 10))
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,235 @@
+package imap
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strconv"
+	"strings"
+
+	"postfach/internal/auth"
+	"postfach/internal/imap/wire"
+	"postfach/internal/store"
+)
+
+// capabilities lists what the server offers in the session's current
+// state. ENABLE never changes it (RFC 9051 section 6.3.1).
+func (c *session) capabilities() []string {
+	caps := []string{"IMAP4rev1", "IMAP4rev2"}
+	if c.state == stateNotAuthenticated {
+		if !c.tls && c.srv.TLS != nil {
+			caps = append(caps, "STARTTLS")
+		}
+		if c.secure() {
+			// RFC 4959: SASL-IR goes with the mechanisms.
+			caps = append(caps, "AUTH=PLAIN", "SASL-IR")
+		} else {
+			caps = append(caps, "LOGINDISABLED")
+		}
+		return append(caps, "LITERAL+", "ENABLE", "ID", "IDLE")
+	}
+	return append(caps,
+		"LITERAL+", "ENABLE", "ID", "IDLE", "NAMESPACE", "UNSELECT",
+		"UIDPLUS", "MOVE", "CHILDREN", "LIST-EXTENDED", "LIST-STATUS",
+		"SPECIAL-USE", "CREATE-SPECIAL-USE", "ESEARCH", "SEARCHRES",
+		"MULTIAPPEND", "BINARY", "STATUS=SIZE", "WITHIN", "UNAUTHENTICATE",
+		"APPENDLIMIT="+strconv.FormatInt(c.limits.MaxMessageSize, 10),
+	)
+}
+
+func (c *session) writeCapabilities() {
+	for i, cp := range c.capabilities() {
+		if i > 0 {
+			c.w.SP()
+		}
+		c.w.Atom(cp)
+	}
+}
+
+func (c *session) cmdCapability(ctx context.Context, cmd *wire.Command) error {
+	c.w.Raw("* CAPABILITY ")
+	c.writeCapabilities()
+	c.w.CRLF()
+	return nil
+}
+
+func (c *session) cmdNoop(ctx context.Context, cmd *wire.Command) error {
+	// NOOP and CHECK exist to poll for changes: look even without a
+	// wake-up, in case one was lost.
+	if c.sel != nil {
+		return c.syncSelected(ctx, true, true)
+	}
+	return nil
+}
+
+func (c *session) cmdLogout(ctx context.Context, cmd *wire.Command) error {
+	c.statusLine("*", "BYE", "", "Logging out")
+	c.statusLine(cmd.Tag, "OK", "", "LOGOUT completed")
+	c.state = stateLogout
+	return nil
+}
+
+// cmdID answers RFC 2971 ID with what a client may log; it keeps the
+// client's values only for our log.
+func (c *session) cmdID(ctx context.Context, cmd *wire.Command) error {
+	args := cmd.Args.(*wire.IDArgs)
+	if len(args.Fields) > 0 {
+		attrs := make([]any, 0, 2*len(args.Fields))
+		for i, f := range args.Fields {
+			if i == 30 {
+				break
+			}
+			v := "NIL"
+			if f.Value != nil {
+				v = *f.Value
+			}
+			attrs = append(attrs, "id."+strings.ToLower(f.Key), v)
+		}
+		c.log.Info("client identified", attrs...)
+	}
+	c.w.Raw(`* ID ("name" "postfach" "vendor" "postfach")`)
+	c.w.CRLF()
+	return nil
+}
+
+func (c *session) cmdStartTLS(ctx context.Context, cmd *wire.Command) error {
+	if c.tls {
+		return errBad("", "TLS is already active")
+	}
+	if c.srv.TLS == nil {
+		return errNo("", "TLS is not configured")
+	}
+	c.statusLine(cmd.Tag, "OK", "", "Begin TLS negotiation now")
+	if err := c.w.Flush(); err != nil {
+		return errBye
+	}
+	// Anything the client sent after STARTTLS in the clear would be
+	// read as if it came over TLS: refuse such injection (RFC 9051
+	// section 11.1, CVE-2011-0411 class).
+	if c.r.Buffered() > 0 {
+		c.log.Warn("plaintext data after STARTTLS; closing")
+		return errBye
+	}
+	if err := c.startTLS(); err != nil {
+		c.log.Debug("STARTTLS handshake failed", "err", err)
+		return errBye
+	}
+	// The tagged OK is already sent; nothing more for this command.
+	return errAnswered
+}
+
+// errAnswered: the handler already wrote the tagged response.
+var errAnswered = errors.New("imap: answered")
+
+func (c *session) cmdLogin(ctx context.Context, cmd *wire.Command) error {
+	if !c.secure() {
+		return errNo("PRIVACYREQUIRED", "LOGIN is disabled until TLS is active; use STARTTLS or port 993")
+	}
+	args := cmd.Args.(*wire.LoginArgs)
+	return c.login(ctx, args.User, args.Password)
+}
+
+func (c *session) cmdAuthenticate(ctx context.Context, cmd *wire.Command) error {
+	args := cmd.Args.(*wire.AuthenticateArgs)
+	if !c.secure() {
+		return errNo("PRIVACYREQUIRED", "Authentication is disabled until TLS is active; use STARTTLS or port 993")
+	}
+	if args.Mechanism != "PLAIN" {
+		return errNo("CANNOT", "Unsupported authentication mechanism")
+	}
+	resp := args.Initial
+	if !args.HasInitial {
+		// RFC 9051 section 6.2.2: an empty challenge, then the response.
+		if err := c.continuation(""); err != nil {
+			return errBye
+		}
+		line, err := c.r.ReadLine()
+		if err != nil {
+			var werr *wire.Error
+			if errors.As(err, &werr) {
+				return errBad("", werr.Text)
+			}
+			return errBye
+		}
+		if string(line) == "*" {
+			return errBad("", "Authentication cancelled")
+		}
+		if resp, err = base64.StdEncoding.DecodeString(string(line)); err != nil {
+			return errBad("", "Invalid base64 in the SASL response")
+		}
+	}
+	_, user, pass, err := auth.ParsePlain(resp)
+	if err != nil {
+		return errBad("", "Malformed PLAIN response")
+	}
+	return c.login(ctx, user, pass)
+}
+
+// login checks credentials and enters the authenticated state.
+func (c *session) login(ctx context.Context, user, pass string) error {
+	acct, err := c.srv.Auth.Login(ctx, user, pass, c.remote.Addr())
+	if err != nil {
+		if errors.Is(err, auth.ErrInvalidCredentials) {
+			c.log.Info("authentication failed", "user", user)
+			return errNo("AUTHENTICATIONFAILED", "Invalid credentials")
+		}
+		var re *respError
+		if errors.As(err, &re) {
+			return err
+		}
+		c.log.Error("authentication error", "user", user, "err", err)
+		return errNo("UNAVAILABLE", "Authentication is temporarily unavailable")
+	}
+	c.acct = acct
+	c.mail = c.srv.Store.Mail(acct.ID)
+	c.sub = c.srv.Hub.Subscribe(int64(acct.ID))
+	c.state = stateAuthenticated
+	c.log = c.log.With("account", acct.Address)
+	c.log.Info("logged in")
+	// RFC 9051 section 6.2.2: the OK may carry the capabilities, which
+	// change with authentication.
+	var b strings.Builder
+	b.WriteString("CAPABILITY")
+	for _, cp := range c.capabilities() {
+		b.WriteByte(' ')
+		b.WriteString(cp)
+	}
+	c.okCode = b.String()
+	return nil
+}
+
+func (c *session) cmdUnauthenticate(ctx context.Context, cmd *wire.Command) error {
+	// RFC 8437: back to the not-authenticated state, as if just
+	// connected over the same TLS.
+	c.sel = nil
+	if c.sub != nil {
+		c.sub.Close()
+		c.sub = nil
+	}
+	c.acct, c.mail, c.rev2 = store.Account{}, nil, false
+	c.w.SetUTF8(false)
+	c.state = stateNotAuthenticated
+	return nil
+}
+
+func (c *session) cmdEnable(ctx context.Context, cmd *wire.Command) error {
+	args := cmd.Args.(*wire.EnableArgs)
+	var enabled []string
+	for _, cp := range args.Capabilities {
+		switch cp {
+		case "IMAP4REV2":
+			if !c.rev2 {
+				c.rev2 = true
+				c.w.SetUTF8(true)
+				enabled = append(enabled, "IMAP4rev2")
+			}
+		}
+	}
+	c.w.Raw("* ENABLED")
+	for _, e := range enabled {
+		c.w.SP()
+		c.w.Atom(e)
+	}
+	c.w.CRLF()
+	return nil
+}

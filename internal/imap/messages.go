@@ -1,0 +1,168 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"postfach/internal/imap/wire"
+	"postfach/internal/store"
+)
+
+// cmdStore runs STORE (RFC 9051 section 6.4.6).
+func (c *session) cmdStore(ctx context.Context, cmd *wire.Command) error {
+	args := cmd.Args.(*wire.StoreArgs)
+	if err := c.writable(); err != nil {
+		return err
+	}
+	if args.HasUnchangedSince {
+		return errBad("", "UNCHANGEDSINCE needs CONDSTORE, which is not enabled")
+	}
+	spans, err := c.spans(args.Set, cmd.UID)
+	if err != nil {
+		return err
+	}
+	s := c.sel
+	f, kw, err := parseFlags(args.Flags, s.keywords)
+	if err != nil {
+		return err
+	}
+	upd := store.FlagUpdate{Op: store.FlagsReplace, Flags: f, Keywords: kw}
+	switch args.Op {
+	case '+':
+		upd.Op = store.FlagsAdd
+	case '-':
+		upd.Op = store.FlagsRemove
+	}
+	s.dirty = true
+	return c.eachChunk(spans, func(set store.UIDSet, lo, hi int) error {
+		res, err := c.mail.StoreFlags(ctx, s.mbox.ID, set, upd)
+		if err != nil {
+			return err
+		}
+		for _, r := range res.Messages {
+			idx := s.index(r.UID)
+			if idx < lo || idx >= hi {
+				continue
+			}
+			if r.Changed {
+				s.reported[r.UID] = r.ModSeq
+			}
+			if args.Silent {
+				continue
+			}
+			c.w.Raw("* ")
+			c.w.Number(uint64(idx + 1))
+			c.w.Raw(" FETCH (")
+			if cmd.UID {
+				c.w.Raw("UID ")
+				c.w.Number(uint64(r.UID))
+				c.w.SP()
+			}
+			c.w.Raw("FLAGS ")
+			c.writeFlagList(r.Flags, r.Keywords, !c.rev2 && s.isRecent(r.UID))
+			c.w.Raw(")")
+			c.w.CRLF()
+		}
+		return nil
+	})
+}
+
+// cmdCopy runs COPY and MOVE (RFC 9051 sections 6.4.7 and 6.4.8, RFC
+// 4315 COPYUID). The whole set is copied in one transaction: all or none.
+func (c *session) cmdCopy(ctx context.Context, cmd *wire.Command) error {
+	args := cmd.Args.(*wire.CopyArgs)
+	move := cmd.Name == "MOVE"
+	if move {
+		if err := c.writable(); err != nil {
+			return err
+		}
+	}
+	spans, err := c.spans(args.Set, cmd.UID)
+	if err != nil {
+		return err
+	}
+	name, err := c.mailboxName(args.Mailbox)
+	if err != nil {
+		return err
+	}
+	dest, err := c.mail.Mailbox(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNo("TRYCREATE", "No such mailbox")
+	} else if err != nil {
+		return err
+	}
+	s := c.sel
+	uids := c.uidsOf(spans)
+	if len(uids) == 0 {
+		return nil
+	}
+	set := uidSetOf(uids)
+	var res store.CopyResult
+	if move {
+		res, err = c.mail.Move(ctx, s.mbox.ID, set, dest.ID)
+	} else {
+		res, err = c.mail.Copy(ctx, s.mbox.ID, set, dest.ID)
+	}
+	if err != nil {
+		return err
+	}
+	if dest.ID == s.mbox.ID {
+		s.dirty = true
+	}
+	if len(res.SourceUIDs) == 0 {
+		return nil
+	}
+	code := "COPYUID " + strconv.FormatUint(uint64(res.UIDValidity), 10) + " " +
+		formatUIDSet(res.SourceUIDs) + " " + formatUIDSet(res.DestUIDs)
+	if !move {
+		c.okCode = code
+		return nil
+	}
+	// RFC 6851 section 4.3: COPYUID comes in an untagged OK before the
+	// expunges.
+	c.statusLine("*", "OK", code, "Moved")
+	var gone []store.UID
+	for _, u := range res.SourceUIDs {
+		if s.index(u) >= 0 {
+			gone = append(gone, u)
+		}
+	}
+	c.reportExpunged(gone)
+	s.dirty = true
+	return nil
+}
+
+// cmdExpunge runs EXPUNGE and UID EXPUNGE (RFC 9051 sections 6.4.3 and
+// 6.4.9, RFC 4315 section 2.1).
+func (c *session) cmdExpunge(ctx context.Context, cmd *wire.Command) error {
+	if err := c.writable(); err != nil {
+		return err
+	}
+	s := c.sel
+	var set store.UIDSet
+	if cmd.UID {
+		spans, err := c.spans(cmd.Args.(*wire.ExpungeArgs).Set, true)
+		if err != nil {
+			return err
+		}
+		uids := c.uidsOf(spans)
+		if len(uids) == 0 {
+			return nil
+		}
+		set = uidSetOf(uids)
+	}
+	removed, err := c.mail.Expunge(ctx, s.mbox.ID, set)
+	if err != nil {
+		return err
+	}
+	var gone []store.UID
+	for _, u := range removed {
+		if s.index(u) >= 0 {
+			gone = append(gone, u)
+		}
+	}
+	c.reportExpunged(gone)
+	s.dirty = true
+	return nil
+}

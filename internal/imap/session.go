@@ -1,0 +1,263 @@
+package imap
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"postfach/internal/imap/wire"
+	"postfach/internal/notify"
+	"postfach/internal/store"
+)
+
+type state uint8
+
+const (
+	stateNotAuthenticated state = 1 << iota
+	stateAuthenticated
+	stateSelected
+	stateLogout
+)
+
+// session is one client connection.
+type session struct {
+	srv    *Server
+	limits Limits
+	raw    net.Conn // the TCP connection: deadlines and Close go here
+	conn   net.Conn // raw, or the TLS connection over it
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	r      *wire.Reader
+	w      *wire.Writer
+	log    *slog.Logger
+	remote netip.AddrPort
+	tls    bool
+
+	state state
+	acct  store.Account
+	mail  store.Mail
+	sub   *notify.Subscription
+	// rev2 is set once the client ENABLEd IMAP4rev2: mailbox names are
+	// UTF-8, SEARCH answers with ESEARCH, \Recent and RECENT are gone.
+	rev2 bool
+	sel  *selected
+
+	// okCode is the response code of the tagged OK a handler asks for.
+	okCode string
+
+	interrupted atomic.Bool
+}
+
+// deadlineConn refreshes the write deadline before every write, so that a
+// client that stops reading is dropped after WriteTimeout while one that is
+// merely slow can take as long as it needs for a large FETCH.
+type deadlineConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (d deadlineConn) Write(b []byte) (int, error) {
+	d.Conn.SetWriteDeadline(time.Now().Add(d.timeout))
+	return d.Conn.Write(b)
+}
+
+func newSession(srv *Server, conn net.Conn) *session {
+	limits := srv.Limits.withDefaults()
+	c := &session{
+		srv:    srv,
+		limits: limits,
+		raw:    conn,
+		conn:   deadlineConn{conn, limits.WriteTimeout},
+		state:  stateNotAuthenticated,
+	}
+	if ap, err := netip.ParseAddrPort(conn.RemoteAddr().String()); err == nil {
+		c.remote = ap
+	}
+	c.log = srv.logger().With("proto", "imap", "session", srv.nextID.Add(1), "remote", c.remote.String())
+	c.br = bufio.NewReaderSize(c.conn, 4096)
+	c.bw = bufio.NewWriterSize(c.conn, 4096)
+	c.r = wire.NewReader(c.br, srv.wireOptions(), c.continuation)
+	c.w = wire.NewWriter(c.bw)
+	return c
+}
+
+// continuation answers a synchronizing literal (RFC 9051 section 7.6).
+func (c *session) continuation(text string) error {
+	c.w.Raw("+ ")
+	c.w.Raw(text)
+	c.w.CRLF()
+	return c.w.Flush()
+}
+
+// interrupt asks the session to end: a blocked read returns at once. The
+// flag is set before the deadline, and the session sets its own deadline
+// before it checks the flag, so one of the two always wins.
+func (c *session) interrupt() {
+	c.interrupted.Store(true)
+	c.raw.SetReadDeadline(time.Now())
+}
+
+func (c *session) run(ctx context.Context, implicitTLS bool) {
+	defer c.close()
+	if implicitTLS {
+		if c.srv.TLS == nil {
+			c.log.Error("implicit TLS listener without a TLS configuration")
+			return
+		}
+		if err := c.startTLS(); err != nil {
+			c.log.Debug("TLS handshake failed", "err", err)
+			return
+		}
+	}
+	c.log.Debug("connected", "tls", c.tls)
+	c.w.Raw("* OK [CAPABILITY ")
+	c.writeCapabilities()
+	c.w.Raw("] postfach ready")
+	c.w.CRLF()
+	if c.w.Flush() != nil {
+		return
+	}
+	for c.state != stateLogout {
+		if !c.serveOne(ctx) {
+			return
+		}
+	}
+}
+
+// serveOne reads and runs one command; it reports false when the
+// connection must end.
+func (c *session) serveOne(ctx context.Context) bool {
+	timeout := c.limits.IdleTimeout
+	if c.state == stateNotAuthenticated {
+		timeout = c.limits.LoginTimeout
+	}
+	c.raw.SetReadDeadline(time.Now().Add(timeout))
+	if c.interrupted.Load() {
+		c.bye("Server shutting down")
+		return false
+	}
+	cmd, err := c.r.ReadCommand()
+	if err != nil {
+		var werr *wire.Error
+		switch {
+		case errors.As(err, &werr):
+			c.refused(werr)
+			if werr.Fatal {
+				c.bye("Cannot resynchronise the command stream")
+				return false
+			}
+			return c.w.Flush() == nil
+		case c.interrupted.Load():
+			c.bye("Server shutting down")
+		case isTimeout(err):
+			c.bye("Autologout; idle for too long")
+		case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		default:
+			c.log.Debug("read failed", "err", err)
+		}
+		return false
+	}
+	c.execute(ctx, cmd)
+	return c.w.Flush() == nil
+}
+
+// refused answers a command the parser rejected.
+func (c *session) refused(e *wire.Error) {
+	status := "BAD"
+	if e.No {
+		status = "NO"
+	}
+	tag := e.Tag
+	if tag == "" {
+		tag = "*"
+	}
+	c.statusLine(tag, status, e.Code, e.Text)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+func (c *session) bye(text string) {
+	c.statusLine("*", "BYE", "", text)
+	c.w.Flush()
+}
+
+// statusLine writes "tag STATUS [code] text".
+func (c *session) statusLine(tag, status, code, text string) {
+	c.w.Raw(tag)
+	c.w.SP()
+	c.w.Raw(status)
+	c.w.SP()
+	if code != "" {
+		c.w.Byte('[')
+		c.w.Raw(code)
+		c.w.Raw("] ")
+	}
+	c.w.Raw(sanitizeText(text))
+	c.w.CRLF()
+}
+
+// sanitizeText keeps response text on one line of printable characters.
+func sanitizeText(s string) string {
+	if s == "" {
+		return "."
+	}
+	if strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// startTLS turns the connection into a TLS one (implicit TLS, or
+// STARTTLS after its OK).
+func (c *session) startTLS() error {
+	tc := tls.Server(c.conn, c.srv.TLS)
+	c.raw.SetDeadline(time.Now().Add(c.limits.LoginTimeout))
+	if err := tc.Handshake(); err != nil {
+		return err
+	}
+	c.raw.SetDeadline(time.Time{})
+	c.conn = tc
+	c.tls = true
+	c.br.Reset(tc)
+	c.bw.Reset(tc)
+	c.r.Reset(c.br)
+	c.w.Reset(c.bw)
+	return nil
+}
+
+func (c *session) close() {
+	if c.sel != nil {
+		c.sel = nil
+	}
+	if c.sub != nil {
+		c.sub.Close()
+		c.sub = nil
+	}
+	c.raw.Close()
+	c.log.Debug("disconnected")
+}
+
+// secure reports whether passwords may cross this connection.
+func (c *session) secure() bool {
+	if c.tls {
+		return true
+	}
+	return c.srv.AllowPlaintextLoopback && c.remote.Addr().Unmap().IsLoopback()
+}

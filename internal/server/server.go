@@ -1,0 +1,355 @@
+// Package server runs postfach: it opens the store, prepares TLS, binds
+// the configured listeners, hands connections to the protocol servers and
+// shuts everything down in order.
+//
+// Invariants:
+//   - Only one server runs on a data directory (an exclusive lock), so
+//     that garbage collection of unreferenced blobs at start can never
+//     race with a writer. Admin commands share the directory without it.
+//   - Connection limits (total and per client address) are enforced
+//     before a protocol sees the connection.
+//   - Shutdown stops accepting, lets sessions finish the command they
+//     run, says BYE to the rest, and closes the store last.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"postfach/internal/auth"
+	"postfach/internal/config"
+	"postfach/internal/imap"
+	"postfach/internal/notify"
+	"postfach/internal/store"
+	"postfach/internal/store/sqlite"
+	"postfach/internal/tlsutil"
+)
+
+// Run serves until ctx is cancelled (SIGTERM, SIGINT), then shuts down
+// gracefully. It prints the client settings to standard output.
+func Run(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+	srv, err := New(cfg, Options{Logger: logger, Out: os.Stdout})
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
+		srv.Close()
+		return err
+	}
+	<-ctx.Done()
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// Options tune a Server beyond its configuration.
+type Options struct {
+	Logger *slog.Logger
+	// Out receives the human-readable start-up summary (client settings,
+	// the first postmaster password). nil discards it.
+	Out io.Writer
+	// NoSync turns off fsync in the store: tests and benchmarks only.
+	NoSync bool
+}
+
+// Server is a running postfach instance.
+type Server struct {
+	cfg    *config.Config
+	opts   Options
+	log    *slog.Logger
+	lock   *sqlite.DirLock
+	Store  *sqlite.Store
+	Hub    *notify.Hub
+	IMAP   *imap.Server
+	TLS    *tls.Config
+	certFP string // SHA-256 of the certificate, shown for self-signed ones
+
+	limiter   *connLimiter
+	mu        sync.Mutex
+	listeners map[string]net.Listener
+	wg        sync.WaitGroup
+}
+
+// New opens the data directory and the store and prepares TLS; it binds
+// nothing yet.
+func New(cfg *config.Config, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, Hub: notify.NewHub(), listeners: map[string]net.Listener{}}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	lock, err := sqlite.LockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.lock = lock
+	st, err := sqlite.Open(context.Background(), sqlite.Options{Dir: cfg.DataDir, Hub: s.Hub, Logger: s.log, NoSync: opts.NoSync})
+	if err != nil {
+		s.lock.Close()
+		return nil, err
+	}
+	s.Store = st
+	if err := s.setupTLS(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	authSvc, err := auth.NewService(st, auth.Options{Params: s.hashParams(), Logger: s.log})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.IMAP = &imap.Server{
+		Store:    st,
+		Auth:     authSvc,
+		Hub:      s.Hub,
+		TLS:      s.TLS,
+		Hostname: cfg.Hostname,
+		Logger:   s.log,
+		Limits: imap.Limits{
+			MaxLineLength:  int(cfg.Limits.MaxLineLength),
+			MaxLiteralSize: int64(cfg.Limits.MaxLiteralSize),
+			MaxMessageSize: int64(cfg.Limits.MaxMessageSize),
+			IdleTimeout:    cfg.Limits.IdleTimeout,
+			LoginTimeout:   cfg.Limits.LoginTimeout,
+			WriteTimeout:   cfg.Limits.WriteTimeout,
+		},
+		AllowPlaintextLoopback: cfg.Auth.AllowPlaintextLoopback,
+		SpoolDir:               filepath.Join(cfg.DataDir, "tmp"),
+	}
+	if err := os.MkdirAll(s.IMAP.SpoolDir, 0o700); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.limiter = newConnLimiter(cfg.Limits.MaxConnections, cfg.Limits.MaxConnectionsPerIP)
+	return s, nil
+}
+
+func (s *Server) setupTLS() error {
+	cert, key := s.cfg.TLS.Cert, s.cfg.TLS.Key
+	selfSigned := cert == "" && key == ""
+	if selfSigned {
+		var err error
+		cert, key, err = tlsutil.SelfSigned(s.cfg.DataDir, s.cfg.Hostname)
+		if err != nil {
+			return fmt.Errorf("self-signed certificate: %w", err)
+		}
+	}
+	conf, err := tlsutil.ServerConfig(cert, key)
+	if err != nil {
+		return err
+	}
+	s.TLS = conf
+	if selfSigned {
+		if pemBytes, err := os.ReadFile(cert); err == nil {
+			if b, _ := pem.Decode(pemBytes); b != nil {
+				if c, err := x509.ParseCertificate(b.Bytes); err == nil {
+					sum := sha256.Sum256(c.Raw)
+					s.certFP = fmt.Sprintf("%X", sum[:])
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Start creates the first account if there is none, collects garbage
+// left by a crash, and binds every configured listener.
+func (s *Server) Start(ctx context.Context) error {
+	stats, err := s.Store.CollectGarbage(ctx, s.lock, sqlite.GCOptions{})
+	if err != nil {
+		return fmt.Errorf("collecting garbage: %w", err)
+	}
+	s.log.Debug("garbage collected", "stats", fmt.Sprintf("%+v", stats))
+	if err := s.ensurePostmaster(ctx); err != nil {
+		return err
+	}
+	for _, l := range s.cfg.Listen.Enabled() {
+		ln, err := net.Listen("tcp", l.Addr)
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("listen.%s: %w", l.Name, err)
+		}
+		s.mu.Lock()
+		s.listeners[l.Name] = ln
+		s.mu.Unlock()
+		s.log.Info("listening", "listener", l.Name, "addr", ln.Addr().String(), "implicit_tls", l.ImplicitTLS)
+		s.wg.Add(1)
+		go s.accept(ctx, l, ln)
+	}
+	s.printSettings()
+	return nil
+}
+
+// Addr returns the bound address of a listener ("imap", "imaps"), or nil.
+func (s *Server) Addr(name string) net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ln := s.listeners[name]; ln != nil {
+		return ln.Addr()
+	}
+	return nil
+}
+
+func (s *Server) accept(ctx context.Context, l config.Listener, ln net.Listener) {
+	defer s.wg.Done()
+	var delay time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed", "listener", l.Name, "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		release, ok := s.limiter.acquire(conn.RemoteAddr())
+		if !ok {
+			s.log.Warn("connection refused: limit reached", "listener", l.Name, "remote", conn.RemoteAddr().String())
+			if !l.ImplicitTLS {
+				conn.SetWriteDeadline(time.Now().Add(time.Second))
+				io.WriteString(conn, "* BYE Too many connections, try again later\r\n")
+			}
+			conn.Close()
+			continue
+		}
+		go func() {
+			defer release()
+			switch l.Name {
+			case "imap":
+				s.IMAP.ServeConn(ctx, conn, false)
+			case "imaps":
+				s.IMAP.ServeConn(ctx, conn, true)
+			default:
+				conn.Close()
+			}
+		}()
+	}
+}
+
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+}
+
+// Shutdown stops accepting, ends the sessions (BYE), and closes the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeListeners()
+	s.wg.Wait()
+	err := s.IMAP.Shutdown(ctx)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Close releases the store and the data directory lock.
+func (s *Server) Close() error {
+	var err error
+	if s.Store != nil {
+		err = s.Store.Close()
+		s.Store = nil
+	}
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
+	return err
+}
+
+// ensurePostmaster creates postmaster@<domain> with a random password
+// when the store has no account at all, and prints the password once.
+func (s *Server) ensurePostmaster(ctx context.Context) error {
+	accts, err := s.Store.Accounts(ctx, "")
+	if err != nil {
+		return err
+	}
+	if len(accts) > 0 {
+		return nil
+	}
+	domain := s.cfg.Domain()
+	if _, err := s.Store.AddDomain(ctx, domain); err != nil && !errors.Is(err, store.ErrExists) {
+		return fmt.Errorf("adding domain %s: %w", domain, err)
+	}
+	pass := randomPassword()
+	hash, err := auth.Hash(pass, s.hashParams())
+	if err != nil {
+		return err
+	}
+	addr := "postmaster@" + domain
+	if _, err := s.Store.AddAccount(ctx, addr, hash); err != nil {
+		return fmt.Errorf("creating %s: %w", addr, err)
+	}
+	s.log.Info("created the first account", "address", addr)
+	fmt.Fprintf(s.opts.Out, "\nCreated the first account:\n  address:  %s\n  password: %s\n(shown only now; change it with: postfach user passwd %s)\n", addr, pass, addr)
+	return nil
+}
+
+// randomPassword returns 20 characters from an alphabet without look-alikes
+// (about 110 bits).
+func randomPassword() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 20)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// printSettings tells a human what to type into a mail client.
+func (s *Server) printSettings() {
+	w := s.opts.Out
+	fmt.Fprintf(w, "\npostfach is running. Mail client settings:\n")
+	fmt.Fprintf(w, "  Server:     %s\n", s.cfg.Hostname)
+	fmt.Fprintf(w, "  User name:  the full email address, e.g. postmaster@%s\n", s.cfg.Domain())
+	fmt.Fprintf(w, "  Password:   the account's password\n")
+	for _, l := range s.cfg.Listen.Enabled() {
+		addr := s.Addr(l.Name)
+		if addr == nil {
+			continue
+		}
+		_, port, _ := net.SplitHostPort(addr.String())
+		switch l.Name {
+		case "imaps":
+			fmt.Fprintf(w, "  IMAP        port %-5s SSL/TLS (implicit TLS)   recommended\n", port)
+		case "imap":
+			fmt.Fprintf(w, "  IMAP        port %-5s STARTTLS\n", port)
+		}
+	}
+	if s.certFP != "" {
+		fmt.Fprintf(w, "  Certificate: self-signed for %s; clients will ask you to accept it.\n", s.cfg.Hostname)
+		fmt.Fprintf(w, "    SHA-256 fingerprint: %s\n", s.certFP)
+		fmt.Fprintf(w, "    Set [tls] cert and key in the config to use a CA-signed certificate.\n")
+	}
+	fmt.Fprintln(w)
+}
+
+func (s *Server) hashParams() auth.Params {
+	return auth.Params{Time: s.cfg.Auth.Time, MemoryKiB: s.cfg.Auth.MemoryKiB, Threads: s.cfg.Auth.Threads}
+}
