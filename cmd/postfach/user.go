@@ -1,0 +1,185 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"postfach/internal/auth"
+	"postfach/internal/store"
+)
+
+const passwordHelp = `The password is read from standard input when it is not a terminal (the
+first line, without its line ending), else prompted for twice without
+echo. It is never taken from the command line, where other users could
+see it. At most 255 octets of UTF-8, without NUL, CR or LF.`
+
+func userAddCommand() *command {
+	return &command{
+		name:    "user add",
+		args:    "ADDRESS",
+		summary: "add an account with a password",
+		help: `ADDRESS is the full address, which is also the login name; its domain
+must exist. The account gets INBOX, Drafts, Sent, Junk, Trash and Archive.
+
+` + passwordHelp,
+		minArgs: 1, maxArgs: 1,
+		run: func(a *app, configPath string, args []string) error {
+			address, domain, err := splitAddress(args[0])
+			if err != nil {
+				return err
+			}
+			ad, err := a.openAdmin(configPath, createData)
+			if err != nil {
+				return err
+			}
+			defer ad.close()
+			// Check what can be checked before asking for a password.
+			if ok, err := ad.domainExists(domain); err != nil {
+				return err
+			} else if !ok {
+				return errNoDomain(domain)
+			}
+			if _, err := ad.store.AccountByAddress(a.ctx, address); err == nil {
+				return fmt.Errorf("account %s already exists; to set its password: postfach user passwd %s", address, address)
+			} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrInvalidName) {
+				return err
+			}
+			hash, err := ad.newPasswordHash(address)
+			if err != nil {
+				return err
+			}
+			acct, err := ad.store.AddAccount(a.ctx, address, hash)
+			switch {
+			case errors.Is(err, store.ErrExists):
+				return fmt.Errorf("account %s already exists", address)
+			case errors.Is(err, store.ErrNotFound):
+				return errNoDomain(domain)
+			case errors.Is(err, store.ErrInvalidName):
+				return fmt.Errorf("%q is not a valid address", args[0])
+			case err != nil:
+				return err
+			}
+			fmt.Fprintf(a.stdout, "added account %s\n", acct.Address)
+			return ad.close()
+		},
+	}
+}
+
+func userListCommand() *command {
+	return &command{
+		name:    "user list",
+		args:    "[DOMAIN]",
+		summary: "list the accounts, of one domain or all, one per line",
+		help:    `Accounts whose login is disabled (no password) are followed by "(login disabled)".`,
+		minArgs: 0, maxArgs: 1,
+		run: func(a *app, configPath string, args []string) error {
+			ad, err := a.openAdmin(configPath, existingData)
+			if err != nil {
+				return err
+			}
+			defer ad.close()
+			domain := ""
+			if len(args) == 1 {
+				domain = normalizeDomain(args[0])
+				if ok, err := ad.domainExists(domain); err != nil {
+					return err
+				} else if !ok {
+					return errNoDomain(domain)
+				}
+			}
+			accounts, err := ad.store.Accounts(a.ctx, domain)
+			if err != nil {
+				return err
+			}
+			for _, acct := range accounts {
+				if acct.PasswordHash == "" {
+					fmt.Fprintf(a.stdout, "%s (login disabled)\n", acct.Address)
+				} else {
+					fmt.Fprintln(a.stdout, acct.Address)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func userPasswdCommand() *command {
+	return &command{
+		name:    "user passwd",
+		args:    "ADDRESS",
+		summary: "set an account's password",
+		help: `Sessions already logged in stay logged in; new logins need the new
+password at once, also on a running server.
+
+` + passwordHelp,
+		minArgs: 1, maxArgs: 1,
+		run: func(a *app, configPath string, args []string) error {
+			address, _, err := splitAddress(args[0])
+			if err != nil {
+				return err
+			}
+			ad, err := a.openAdmin(configPath, existingData)
+			if err != nil {
+				return err
+			}
+			defer ad.close()
+			if _, err := ad.store.AccountByAddress(a.ctx, address); errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidName) {
+				return errNoAccount(address)
+			} else if err != nil {
+				return err
+			}
+			hash, err := ad.newPasswordHash(address)
+			if err != nil {
+				return err
+			}
+			if err := ad.store.SetPasswordHash(a.ctx, address, hash); errors.Is(err, store.ErrNotFound) {
+				return errNoAccount(address)
+			} else if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "password of %s changed\n", address)
+			return ad.close()
+		},
+	}
+}
+
+func userRemoveCommand() *command {
+	return &command{
+		name:    "user remove",
+		args:    "ADDRESS",
+		summary: "remove an account and all its mail",
+		help:    "The account's mailboxes and messages are deleted; this cannot be undone.",
+		minArgs: 1, maxArgs: 1,
+		run: func(a *app, configPath string, args []string) error {
+			address, _, err := splitAddress(args[0])
+			if err != nil {
+				return err
+			}
+			ad, err := a.openAdmin(configPath, existingData)
+			if err != nil {
+				return err
+			}
+			defer ad.close()
+			if err := ad.store.RemoveAccount(a.ctx, address); errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("account %s does not exist", address)
+			} else if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "removed account %s and its mail\n", address)
+			return ad.close()
+		},
+	}
+}
+
+// newPasswordHash reads a new password for address and hashes it with the
+// configured parameters.
+func (ad *admin) newPasswordHash(address string) (string, error) {
+	pw, err := ad.readPassword(address)
+	if err != nil {
+		return "", err
+	}
+	if err := auth.CheckPassword(pw); err != nil {
+		return "", err
+	}
+	return auth.Hash(pw, ad.params())
+}
