@@ -360,3 +360,28 @@ func TestArgon2DefaultsMatchAuth(t *testing.T) {
 		t.Errorf("config defaults %+v differ from auth.DefaultParams() %+v", a, p)
 	}
 }
+
+// TestExample: the documented example sets every key to its default.
+func TestExample(t *testing.T) {
+	cfg, err := Load("testdata/example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.Hostname = "mail.example.org"
+	if err := want.resolvePaths(mustAbs(t, "testdata")); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg, want) {
+		t.Errorf("example differs from the defaults:\n got %+v\nwant %+v", cfg, want)
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
