@@ -27,7 +27,7 @@ func ParseDate(v string) (time.Time, bool) {
 		haveZone, yearDigit = false, 0
 	)
 	if s := strings.TrimSpace(v); len(s) >= 10 && s[4] == '-' && isDigit(s[0]) {
-		if t, err := time.Parse(time.RFC3339, s); err == nil {
+		if t, err := time.Parse(time.RFC3339, s); err == nil && t.Year() >= 1000 && t.Year() <= 9999 {
 			return t, true
 		}
 	}
