@@ -159,7 +159,11 @@ func (c *session) cmdAuthenticate(ctx context.Context, cmd *wire.Command) error 
 		}
 	}
 	_, user, pass, err := auth.ParsePlain(resp)
-	if err != nil {
+	switch {
+	case errors.Is(err, auth.ErrAuthzid):
+		// RFC 5530: acting as another user is not offered.
+		return errNo("AUTHORIZATIONFAILED", "Authorization identity must be empty or equal the user")
+	case err != nil:
 		return errBad("", "Malformed PLAIN response")
 	}
 	return c.login(ctx, user, pass)

@@ -648,12 +648,30 @@ func TestReadCommandEOF(t *testing.T) {
 			t.Errorf("%q: got %v, want EOF", in, err)
 		}
 	}
-	for _, in := range []string{"t NOOP", "t LOGIN {3}\r\nab", "t LOGIN {3+}\r\nabc", "t APPEND x {30+}\r\nabc", "t FOO {3+}\r\nab"} {
-		r, _ := newTestReader(in, Options{})
+	dir := t.TempDir()
+	for _, in := range []string{"t NOOP", "t LOGIN {3}\r\nab", "t LOGIN {3+}\r\nabc", "t APPEND x {30+}\r\nabc",
+		"t APPEND x {300+}\r\n" + strings.Repeat("x", 200), "t APPEND x {3+}\r\nabc {300+}\r\n" + strings.Repeat("x", 200), "t FOO {3+}\r\nab"} {
+		r, _ := newTestReader(in, Options{SpoolDir: dir, SpoolThreshold: 100})
 		if _, err := r.ReadCommand(); err != io.ErrUnexpectedEOF {
-			t.Errorf("%q: got %v, want ErrUnexpectedEOF", in, err)
+			t.Errorf("%.40q: got %v, want ErrUnexpectedEOF", in, err)
 		}
 	}
+	assertEmptyDir(t, dir)
+}
+
+func TestReaderReset(t *testing.T) {
+	r, _ := newTestReader("a STARTTLS\r\ninjected NOOP\r\n", Options{})
+	if cmd, err := r.ReadCommand(); err != nil || cmd.Name != "STARTTLS" {
+		t.Fatalf("got %+v, %v", cmd, err)
+	}
+	if n := r.Buffered(); n != len("injected NOOP\r\n") {
+		t.Errorf("Buffered = %d", n)
+	}
+	r.Reset(bufio.NewReader(strings.NewReader("next NOOP\r\n")))
+	if r.Buffered() != 0 {
+		t.Errorf("Buffered after Reset = %d", r.Buffered())
+	}
+	checkNext(t, r)
 }
 
 func TestReadCommandLineEndings(t *testing.T) {
