@@ -99,10 +99,9 @@ type Limits struct {
 	// 30-40 seat office in while one host still holds at most 2% of
 	// max_connections.
 	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
-	// MaxCommandsInFlight bounds pipelined commands buffered per
-	// connection before the server stops reading
-	// (max_commands_in_flight). Default 64.
-	MaxCommandsInFlight int `toml:"max_commands_in_flight"`
+	// There is no limit on pipelined commands: a session reads the next
+	// command only after it answered the last, so commands a client
+	// pipelines wait in the socket buffer, bounded by TCP flow control.
 	// IdleTimeout is the inactivity timer of authenticated sessions,
 	// IDLE included (idle_timeout). RFC 9051 section 5.4 and RFC 2177
 	// section 3: at least 30 minutes. Default 30m.
@@ -145,7 +144,6 @@ const (
 	DefaultMaxMessageSize      = 64 << 20
 	DefaultMaxConnections      = 10000
 	DefaultMaxConnectionsPerIP = 200
-	DefaultMaxCommandsInFlight = 64
 	DefaultIdleTimeout         = 30 * time.Minute
 	DefaultLoginTimeout        = 60 * time.Second
 	DefaultWriteTimeout        = 5 * time.Minute
@@ -179,7 +177,6 @@ func Default() *Config {
 			MaxMessageSize:      DefaultMaxMessageSize,
 			MaxConnections:      DefaultMaxConnections,
 			MaxConnectionsPerIP: DefaultMaxConnectionsPerIP,
-			MaxCommandsInFlight: DefaultMaxCommandsInFlight,
 			IdleTimeout:         DefaultIdleTimeout,
 			LoginTimeout:        DefaultLoginTimeout,
 			WriteTimeout:        DefaultWriteTimeout,

@@ -35,7 +35,7 @@ func TestDefault(t *testing.T) {
 	}
 	l := cfg.Limits
 	if l.MaxLineLength != 64<<10 || l.MaxLiteralSize != 64<<10 || l.MaxMessageSize != 64<<20 ||
-		l.MaxConnections != 10000 || l.MaxConnectionsPerIP != 200 || l.MaxCommandsInFlight != 64 ||
+		l.MaxConnections != 10000 || l.MaxConnectionsPerIP != 200 ||
 		l.IdleTimeout != 30*time.Minute || l.LoginTimeout != time.Minute || l.WriteTimeout != 5*time.Minute {
 		t.Errorf("limits = %+v", l)
 	}
@@ -91,7 +91,6 @@ max_literal_size = "1 MiB"
 max_message_size = "50MB"
 max_connections = 500
 max_connections_per_ip = 20
-max_commands_in_flight = 8
 idle_timeout = "45m"
 login_timeout = "20s"
 write_timeout = "1m30s"
@@ -123,7 +122,6 @@ format = "json"
 			MaxMessageSize:      50_000_000,
 			MaxConnections:      500,
 			MaxConnectionsPerIP: 20,
-			MaxCommandsInFlight: 8,
 			IdleTimeout:         45 * time.Minute,
 			LoginTimeout:        20 * time.Second,
 			WriteTimeout:        90 * time.Second,
@@ -268,7 +266,6 @@ func TestValidate(t *testing.T) {
 		{"zero connections", func(c *Config) { c.Limits.MaxConnections = 0 }, "limits.max_connections: must be positive"},
 		{"zero per ip", func(c *Config) { c.Limits.MaxConnectionsPerIP = 0 }, "limits.max_connections_per_ip: must be positive"},
 		{"per ip above total", func(c *Config) { c.Limits.MaxConnections = 10 }, "limits.max_connections_per_ip: 200 exceeds limits.max_connections (10)"},
-		{"zero in flight", func(c *Config) { c.Limits.MaxCommandsInFlight = 0 }, "limits.max_commands_in_flight"},
 		{"short idle", func(c *Config) { c.Limits.IdleTimeout = 29 * time.Minute }, "limits.idle_timeout: 29m0s is below 30m"},
 		{"exact idle", func(c *Config) { c.Limits.IdleTimeout = 30 * time.Minute }, ""},
 		{"zero login timeout", func(c *Config) { c.Limits.LoginTimeout = 0 }, "limits.login_timeout: must be positive"},

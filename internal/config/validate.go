@@ -93,9 +93,6 @@ func (cfg *Config) Validate() error {
 	} else if l.MaxConnections > 0 && l.MaxConnectionsPerIP > l.MaxConnections {
 		add("limits.max_connections_per_ip", "%d exceeds limits.max_connections (%d)", l.MaxConnectionsPerIP, l.MaxConnections)
 	}
-	if l.MaxCommandsInFlight <= 0 {
-		add("limits.max_commands_in_flight", "must be positive")
-	}
 	if l.IdleTimeout < MinIdleTimeout {
 		// RFC 9051 section 5.4, RFC 2177 section 3.
 		add("limits.idle_timeout", "%v is below 30m, the minimum RFC 9051 section 5.4 sets for authenticated sessions", l.IdleTimeout)
