@@ -109,3 +109,19 @@ func TestBenchMessagesParse(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkTextHTML(b *testing.B) {
+	msg := typicalMessage()
+	root, err := Parse(bytes.NewReader(msg))
+	if err != nil {
+		b.Fatal(err)
+	}
+	html := root.Parts[1]
+	b.SetBytes(html.Size())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := io.Copy(io.Discard, Text(bytes.NewReader(msg), html)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

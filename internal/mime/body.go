@@ -142,57 +142,75 @@ func (d *qpReader) Read(p []byte) (int, error) {
 			return 0, d.err
 		}
 		n, err := d.src.Read(d.in)
-		d.out = d.obuf[:0]
-		for _, c := range d.in[:n] {
-			d.byte(c)
+		out := d.obuf[:0]
+		in := d.in[:n]
+		for i := 0; i < len(in); {
+			if d.state == qpText && len(d.ws) == 0 {
+				// Fast path: a run of bytes that decode to themselves.
+				j := i
+				for j < len(in) && !qpSpecial(in[j]) {
+					j++
+				}
+				out = append(out, in[i:j]...)
+				if i = j; i == len(in) {
+					break
+				}
+			}
+			out = d.step(out, in[i])
+			i++
 		}
 		if err != nil {
 			d.err = err
-			d.end()
+			out = d.end(out)
 		}
-		d.obuf = d.out[:0]
+		d.out, d.obuf = out, out[:0]
 	}
 	n := copy(p, d.out)
 	d.out = d.out[n:]
 	return n, nil
 }
 
-func (d *qpReader) flushWS() {
-	d.out = append(d.out, d.ws...)
-	d.ws = d.ws[:0]
+func qpSpecial(c byte) bool {
+	return c == '=' || c == ' ' || c == '\t' || c == '\r' || c == '\n'
 }
 
-func (d *qpReader) byte(c byte) {
+func (d *qpReader) flushWS(out []byte) []byte {
+	out = append(out, d.ws...)
+	d.ws = d.ws[:0]
+	return out
+}
+
+// step decodes one byte in the current state.
+func (d *qpReader) step(out []byte, c byte) []byte {
 	switch d.state {
 	case qpText:
 		switch c {
 		case '=':
-			d.flushWS()
+			out = d.flushWS(out)
 			d.state = qpEq
 		case ' ', '\t':
 			if len(d.ws) >= 1024 {
-				d.flushWS()
+				out = d.flushWS(out)
 			}
 			d.ws = append(d.ws, c)
 		case '\r':
 			d.state = qpCR
 		case '\n':
 			d.ws = d.ws[:0]
-			d.out = append(d.out, '\n')
+			out = append(out, '\n')
 		default:
-			d.flushWS()
-			d.out = append(d.out, c)
+			out = d.flushWS(out)
+			out = append(out, c)
 		}
 	case qpCR:
 		d.state = qpText
 		if c == '\n' {
 			d.ws = d.ws[:0]
-			d.out = append(d.out, '\r', '\n')
-			return
+			return append(out, '\r', '\n')
 		}
-		d.flushWS()
-		d.out = append(d.out, '\r')
-		d.byte(c)
+		out = d.flushWS(out)
+		out = append(out, '\r')
+		return d.step(out, c)
 	case qpEq:
 		switch {
 		case isHex(c):
@@ -206,18 +224,17 @@ func (d *qpReader) byte(c byte) {
 		case c == '\n':
 			d.state = qpText // soft line break
 		default:
-			d.out = append(d.out, '=')
+			out = append(out, '=')
 			d.state = qpText
-			d.byte(c)
+			return d.step(out, c)
 		}
 	case qpEqHex:
 		d.state = qpText
 		if isHex(c) {
-			d.out = append(d.out, unhex(d.hex1)<<4|unhex(c))
-			return
+			return append(out, unhex(d.hex1)<<4|unhex(c))
 		}
-		d.out = append(d.out, '=', d.hex1)
-		d.byte(c)
+		out = append(out, '=', d.hex1)
+		return d.step(out, c)
 	case qpEqWS:
 		switch c {
 		case ' ', '\t':
@@ -230,40 +247,42 @@ func (d *qpReader) byte(c byte) {
 			d.ws = d.ws[:0]
 			d.state = qpText
 		default:
-			d.out = append(d.out, '=')
-			d.flushWS()
+			out = append(out, '=')
+			out = d.flushWS(out)
 			d.state = qpText
-			d.byte(c)
+			return d.step(out, c)
 		}
 	case qpEqCR:
 		if c == '\n' {
 			d.ws = d.ws[:0]
 			d.state = qpText
-			return
+			return out
 		}
-		d.out = append(d.out, '=')
-		d.flushWS()
-		d.out = append(d.out, '\r')
+		out = append(out, '=')
+		out = d.flushWS(out)
+		out = append(out, '\r')
 		d.state = qpText
-		d.byte(c)
+		return d.step(out, c)
 	}
+	return out
 }
 
 // end flushes the state at the end of input: trailing white space is
 // dropped, a final "=" is a soft break, a dangling "=X" stays.
-func (d *qpReader) end() {
+func (d *qpReader) end(out []byte) []byte {
 	switch d.state {
 	case qpCR:
-		d.out = append(d.out, '\r')
+		out = append(out, '\r')
 	case qpEqHex:
-		d.out = append(d.out, '=', d.hex1)
+		out = append(out, '=', d.hex1)
 	case qpEqCR:
-		d.out = append(d.out, '=')
-		d.out = append(d.out, d.ws...)
-		d.out = append(d.out, '\r')
+		out = append(out, '=')
+		out = append(out, d.ws...)
+		out = append(out, '\r')
 	}
 	d.ws = d.ws[:0]
 	d.state = qpText
+	return out
 }
 
 // Size returns the size of p's body in bytes, as BODYSTRUCTURE reports it.

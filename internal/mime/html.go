@@ -1,7 +1,6 @@
 package mime
 
 import (
-	"bufio"
 	"html"
 	"io"
 	"unicode/utf8"
@@ -15,7 +14,8 @@ import (
 // of adjacent blocks do not run together. It does not build a tree and
 // never fails on malformed markup.
 type htmlText struct {
-	src *bufio.Reader
+	src io.Reader
+	in  []byte
 	out []byte
 	buf []byte // backing store of out
 
@@ -50,7 +50,7 @@ const (
 )
 
 func newHTMLText(r io.Reader) *htmlText {
-	return &htmlText{src: bufio.NewReaderSize(r, 4096)}
+	return &htmlText{src: r, in: make([]byte, 4096)}
 }
 
 func (h *htmlText) Read(p []byte) (int, error) {
@@ -58,40 +58,73 @@ func (h *htmlText) Read(p []byte) (int, error) {
 		if h.err != nil {
 			return 0, h.err
 		}
-		h.out = h.buf[:0]
-		for len(h.out) < 4096 {
-			c, err := h.src.ReadByte()
-			if err != nil {
-				h.err = err
-				if h.state == hEntity {
-					h.flushEntity(false)
+		n, err := h.src.Read(h.in)
+		out := h.buf[:0]
+		in := h.in[:n]
+		for i := 0; i < len(in); {
+			switch {
+			case h.state == hText:
+				// Fast path: a run of plain text.
+				j := i
+				for j < len(in) && !htmlTextSpecial(in[j]) {
+					j++
 				}
-				break
+				if j > i {
+					out = h.emit(out, in[i:j])
+					i = j
+					continue
+				}
+			case h.state == hTag && h.quote == 0:
+				// Fast path: attributes up to a quote or the tag's end.
+				j := i
+				for j < len(in) && in[j] != '>' && in[j] != '"' && in[j] != '\'' {
+					j++
+				}
+				if j > i {
+					i = j
+					continue
+				}
 			}
-			h.byte(c)
+			out = h.step(out, in[i])
+			i++
 		}
-		h.buf = h.out[:0]
+		if err != nil {
+			h.err = err
+			if h.state == hEntity {
+				out = h.flushEntity(out, false)
+			}
+		}
+		h.out, h.buf = out, out[:0]
 	}
 	n := copy(p, h.out)
 	h.out = h.out[n:]
 	return n, nil
 }
 
-// emit writes text, with pending white space collapsed before it.
-func (h *htmlText) emit(b ...byte) {
+func htmlTextSpecial(c byte) bool {
+	switch c {
+	case '<', '&', ' ', '\t', '\r', '\n', '\f':
+		return true
+	}
+	return false
+}
+
+// emit appends text, with pending white space collapsed before it.
+func (h *htmlText) emit(out, b []byte) []byte {
 	if h.started {
 		if h.newline {
-			h.out = append(h.out, '\n')
+			out = append(out, '\n')
 		} else if h.space {
-			h.out = append(h.out, ' ')
+			out = append(out, ' ')
 		}
 	}
 	h.space, h.newline = false, false
 	h.started = true
-	h.out = append(h.out, b...)
+	return append(out, b...)
 }
 
-func (h *htmlText) byte(c byte) {
+// step handles one byte in the current state.
+func (h *htmlText) step(out []byte, c byte) []byte {
 	switch h.state {
 	case hText:
 		switch c {
@@ -103,7 +136,7 @@ func (h *htmlText) byte(c byte) {
 		case ' ', '\t', '\r', '\n', '\f':
 			h.space = true
 		default:
-			h.emit(c)
+			out = h.emit(out, []byte{c})
 		}
 	case hTagOpen:
 		switch {
@@ -119,12 +152,12 @@ func (h *htmlText) byte(c byte) {
 			h.endTag = false
 			h.ntag = 0
 			h.state = hTagName
-			h.byte(c)
+			return h.step(out, c)
 		default:
 			// Not a tag: "<" was text.
 			h.state = hText
-			h.emit('<')
-			h.byte(c)
+			out = h.emit(out, []byte{'<'})
+			return h.step(out, c)
 		}
 	case hTagName:
 		if isAlnum(c) {
@@ -132,10 +165,10 @@ func (h *htmlText) byte(c byte) {
 				h.tag[h.ntag] = c | 0x20
 				h.ntag++
 			}
-			return
+			return out
 		}
 		h.state = hTag
-		h.byte(c)
+		return h.step(out, c)
 	case hTag:
 		switch {
 		case h.quote != 0:
@@ -150,18 +183,18 @@ func (h *htmlText) byte(c byte) {
 	case hBang:
 		if c == '-' {
 			h.state = hBangDash
-			return
+			return out
 		}
 		h.state = hDecl
-		h.byte(c)
+		return h.step(out, c)
 	case hBangDash:
 		if c == '-' {
 			h.state = hComment
 			h.dashes = 0
-			return
+			return out
 		}
 		h.state = hDecl
-		h.byte(c)
+		return h.step(out, c)
 	case hComment:
 		switch {
 		case c == '-':
@@ -199,18 +232,19 @@ func (h *htmlText) byte(c byte) {
 	case hEntity:
 		if (isAlnum(c) || c == '#') && len(h.ent) < 32 {
 			h.ent = append(h.ent, c)
-			return
+			return out
 		}
-		h.flushEntity(c == ';')
+		out = h.flushEntity(out, c == ';')
 		h.state = hText
 		if c != ';' {
-			h.byte(c)
+			return h.step(out, c)
 		}
 	}
+	return out
 }
 
 // flushEntity decodes the character reference read so far.
-func (h *htmlText) flushEntity(semicolon bool) {
+func (h *htmlText) flushEntity(out []byte, semicolon bool) []byte {
 	ref := "&" + string(h.ent)
 	if semicolon {
 		ref += ";"
@@ -223,10 +257,11 @@ func (h *htmlText) flushEntity(semicolon bool) {
 		case ' ', '\t', '\r', '\n', 0xa0: // &nbsp; is a space to a searcher
 			h.space = true
 		default:
-			h.emit([]byte(s[:n])...)
+			out = h.emit(out, []byte(s[:n]))
 		}
 		s = s[n:]
 	}
+	return out
 }
 
 // endOfTag acts on a complete tag.
