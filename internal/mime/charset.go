@@ -34,9 +34,6 @@ func lookupCharset(name string) (encoding.Encoding, bool) {
 		return nil, true
 	}
 	if e, err := htmlindex.Get(name); err == nil && e != encoding.Replacement {
-		if e == encoding.Nop {
-			return nil, false
-		}
 		return e, true
 	}
 	if e, err := ianaindex.MIME.Encoding(name); err == nil && e != nil && e != encoding.Replacement {
@@ -60,7 +57,7 @@ func decodeCharset(dst []byte, b []byte, cs string) []byte {
 	return appendLenientUTF8(dst, out)
 }
 
-// charsetReader returns a transformer from charset cs to UTF-8.
+// charsetTransformer returns a transformer from charset cs to UTF-8.
 func charsetTransformer(cs string) transform.Transformer {
 	if e, _ := lookupCharset(cs); e != nil {
 		// The decoders of x/text emit U+FFFD for invalid input, so their

@@ -115,9 +115,7 @@ func TestSection(t *testing.T) {
 		if p != nil {
 			got = p.Type + "/" + p.Subtype
 			if p.Type != "multipart" && p.Message == nil {
-				r := tt.root
-				_ = r
-				body := rawOf(t, tt.root, raw, simple, rfc822Root)[p.BodyStart:p.BodyEnd]
+				body := rawOf(tt.root, raw, simple, rfc822Root)[p.BodyStart:p.BodyEnd]
 				got += " " + body
 			}
 		}
@@ -128,7 +126,7 @@ func TestSection(t *testing.T) {
 }
 
 // rawOf returns the raw message a test tree was parsed from.
-func rawOf(t *testing.T, root *Part, raw string, simple, rfc822Root *Part) string {
+func rawOf(root *Part, raw string, simple, rfc822Root *Part) string {
 	switch root {
 	case simple:
 		return crlf("Subject: s\n\nbody\n")
