@@ -37,7 +37,29 @@ func OSFS() FS { return osFS{} }
 type osFS struct{}
 
 func (osFS) Create(name string) (File, error) {
-	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return dataSyncFile{f}, nil
+}
+
+// dataSyncFile syncs with fdatasync(2): the data and the metadata needed
+// to read it back (the size), not the timestamps, which on a journaling
+// file system can halve the cost of the sync with no loss of what a blob
+// needs.
+type dataSyncFile struct{ *os.File }
+
+func (f dataSyncFile) Sync() error {
+	for {
+		err := syscall.Fdatasync(int(f.Fd()))
+		if err != syscall.EINTR {
+			if err != nil {
+				return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+			}
+			return nil
+		}
+	}
 }
 
 func (osFS) Open(name string) (File, error) { return os.Open(name) }

@@ -186,6 +186,7 @@ func (w *writer) runBatch(batch []*op) {
 		}
 		return
 	}
+	w.s.cp.kick()
 	w.removeBlobs(trash)
 	w.s.publish(events)
 	for i, o := range batch {
