@@ -269,7 +269,9 @@ func TestQuota(t *testing.T) {
 		_, err := t.exec(`UPDATE accounts SET quota_messages = 2 WHERE id = ?`, acct)
 		return err
 	})
-	msg := func() []store.NewMessage { return []store.NewMessage{{Body: strings.NewReader("Subject: q\r\n\r\nq\r\n")}} }
+	msg := func() []store.NewMessage {
+		return []store.NewMessage{{Body: strings.NewReader("Subject: q\r\n\r\nq\r\n")}}
+	}
 	for range 2 {
 		if _, err := m.Append(ctx, inbox.ID, msg()); err != nil {
 			t.Fatal(err)
