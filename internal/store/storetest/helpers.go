@@ -203,4 +203,3 @@ func (f *failingReader) Read(p []byte) (int, error) {
 	f.n -= n
 	return n, err
 }
-
