@@ -29,17 +29,23 @@ var fuzzSeeds = []string{
 	"a APPEND x {1000+}\r\n",
 	"a FETCH 1 (PREVIEW (LAZY) BINARY.PEEK[1.2]<0.5> BODY[1.MIME])\r\n",
 	"\r\n\na NOOP\n",
+	"t LOGIN {65}\r\nn NOOP\r\n",
+	"t APPEND x {129+}\r\n" + strings.Repeat("x", 129) + "\r\nn NOOP\r\n",
+	"t APPEND x {257+}\r\n" + strings.Repeat("x", 257) + "\r\nn NOOP\r\n",
+	"t APPEND x {40+}\r\n" + strings.Repeat("x", 40) + " {40}\r\n" + strings.Repeat("y", 40) + "\r\n",
+	"t NOOP " + strings.Repeat("x", 300) + " {5+}\r\nabcde " + strings.Repeat("y", 300) + "\r\nn NOOP\r\n",
+	"t LOGIN {3+}\r\nabc " + strings.Repeat("x", 300) + "\r\nn NOOP\r\n",
 }
 
 // fuzzOptions are small limits, so that the fuzzer reaches them.
 func fuzzOptions(dir string) Options {
 	return Options{
-		MaxLineLength:     64,
-		MaxLiteralSize:    32,
-		MaxMessageSize:    64,
-		MaxDiscard:        128,
+		MaxLineLength:     256,
+		MaxLiteralSize:    64,
+		MaxMessageSize:    128,
+		MaxDiscard:        256,
 		MaxAppendMessages: 3,
-		MaxAppendTotal:    100,
+		MaxAppendTotal:    200,
 		SpoolThreshold:    16,
 		SpoolDir:          dir,
 	}
@@ -51,6 +57,12 @@ func fuzzOptions(dir string) Options {
 func FuzzReadCommand(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
+	}
+	for _, tc := range validCommandTests {
+		f.Add([]byte("t " + tc.in + "\r\n"))
+	}
+	for _, tc := range invalidCommandTests {
+		f.Add([]byte(tc.in + "\r\nnext NOOP\r\n"))
 	}
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -70,6 +82,7 @@ func FuzzReadCommand(f *testing.F) {
 			}
 			if cmd != nil {
 				checkCommand(t, cmd)
+				checkReencode(t, cmd)
 				closeCommand(cmd)
 			}
 			var e *Error
