@@ -61,7 +61,12 @@ func (c *session) writeBodyStructure(p *mime.Part, ext bool) {
 		return
 	}
 	c.w.Byte('(')
-	if isMultipart(p) && len(p.Parts) > 0 {
+	if isMultipart(p) {
+		if len(p.Parts) == 0 {
+			// The grammar needs at least one part: show an empty text
+			// part, as Dovecot does.
+			c.w.Raw(`("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0)`)
+		}
 		for _, child := range p.Parts {
 			c.writeBodyStructure(child, ext)
 		}
@@ -131,6 +136,10 @@ func (c *session) writeParams(ps []mime.Param) {
 	for i, p := range ps {
 		if i > 0 {
 			c.w.SP()
+		}
+		if !c.rev2 {
+			// IMAP4rev1 clients expect ASCII: RFC 2231 form for the rest.
+			p = p.ASCII()
 		}
 		c.w.String(p.Name)
 		c.w.SP()

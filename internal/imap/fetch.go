@@ -379,40 +379,12 @@ func isMessagePart(p *mime.Part) bool {
 	return p.Type == "message" && (p.Subtype == "rfc822" || p.Subtype == "global") && p.Message != nil
 }
 
-// findPart resolves part numbers (RFC 9051 section 6.4.5.1): numbers step
-// into multiparts and, below the top level, into encapsulated messages;
-// a part that is neither has only part 1, itself.
-func findPart(root *mime.Part, path []int) *mime.Part {
-	cur := root
-	for i, n := range path {
-		var kids []*mime.Part
-		switch {
-		case isMultipart(cur) && len(cur.Parts) > 0:
-			kids = cur.Parts
-		case i > 0 && isMessagePart(cur):
-			m := cur.Message
-			if isMultipart(m) && len(m.Parts) > 0 {
-				kids = m.Parts
-			} else {
-				kids = []*mime.Part{m}
-			}
-		default:
-			kids = []*mime.Part{cur}
-		}
-		if n < 1 || n > len(kids) {
-			return nil
-		}
-		cur = kids[n-1]
-	}
-	return cur
-}
-
 // bodySection resolves BODY[section].
 func bodySection(sec *wire.Section, m *store.Message, body store.Body) (*sectionContent, error) {
 	root := m.Part
 	p := root
 	if len(sec.Part) > 0 {
-		p = findPart(root, sec.Part)
+		p = mime.Section(root, sec.Part)
 		if p == nil {
 			return &sectionContent{isNil: true}, nil
 		}
@@ -494,7 +466,7 @@ func binarySection(sec *wire.Section, m *store.Message, body store.Body) (*secti
 		sc.binary = true
 		return sc, nil
 	}
-	p := findPart(m.Part, sec.Part)
+	p := mime.Section(m.Part, sec.Part)
 	if p == nil {
 		return &sectionContent{isNil: true}, nil
 	}

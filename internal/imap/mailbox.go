@@ -96,17 +96,9 @@ func (c *session) cmdRename(ctx context.Context, cmd *wire.Command) error {
 			return err
 		}
 	}
-	if err := c.mail.RenameMailbox(ctx, from, to); err != nil {
-		return err
-	}
-	if c.sel != nil && from == "INBOX" && c.sel.mbox.Name == "INBOX" {
-		// INBOX's messages moved away with its old identity; the
-		// selected INBOX is now a different mailbox.
-		c.sel = nil
-		c.state = stateAuthenticated
-		c.statusLine("*", "OK", "CLOSED", "INBOX was renamed")
-	}
-	return nil
+	// Renaming INBOX moves its messages out; a session with INBOX
+	// selected sees them expunged (store.Mail.RenameMailbox).
+	return c.mail.RenameMailbox(ctx, from, to)
 }
 
 // cmdSubscribe runs SUBSCRIBE and UNSUBSCRIBE (RFC 9051 sections 6.3.7

@@ -105,7 +105,13 @@ func TestRenameInbox(t *testing.T) {
 	c := imaptest.Login(t, env, "alice@example.org")
 	c.Append("INBOX", "", imaptest.Message("one", "1"))
 	c.Append("INBOX", "", imaptest.Message("two", "2"))
+	watcher := imaptest.Login(t, env, "alice@example.org")
+	watcher.MustOK("SELECT INBOX")
 	c.MustOK("RENAME INBOX Old-Inbox")
+	// A session with INBOX selected sees the messages leave.
+	if r := watcher.MustOK("NOOP"); strings.Join(r.Untagged, ",") != "1 EXPUNGE,1 EXPUNGE" {
+		t.Fatalf("INBOX watcher after RENAME: %s", r)
+	}
 	if s := c.MustOK("STATUS Old-Inbox (MESSAGES)").Find("STATUS"); !strings.Contains(s, "MESSAGES 2") {
 		t.Fatal(s)
 	}

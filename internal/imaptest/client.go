@@ -238,3 +238,11 @@ func (c *Client) ExpectClosed() []string {
 		lines = append(lines, line)
 	}
 }
+
+// For returns the client reporting failures to t (a subtest, or a fuzz
+// target's t); both share the connection.
+func (c *Client) For(t testing.TB) *Client {
+	c2 := *c
+	c2.t = t
+	return &c2
+}
