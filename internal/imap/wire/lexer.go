@@ -142,7 +142,7 @@ func (r *Reader) takeKeyword(kw string) bool {
 	return false
 }
 
-// number64 reads 1*DIGIT no larger than limit.
+// digits reads 1*DIGIT no larger than limit; what names it in errors.
 func (r *Reader) digits(limit uint64, what string) uint64 {
 	start := r.pos
 	var n uint64

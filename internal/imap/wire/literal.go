@@ -128,9 +128,9 @@ func (r *Reader) literalString() string {
 var errSpool = errors.New("spool failure")
 
 // messageLiteral reads an APPEND message literal (RFC 9051 section 6.3.12),
-// a literal8 if binary is set. Over MaxMessageSize it is refused with NO
-// [TOOBIG] (RFC 9051 section 7.1; RFC 7889 section 4) before the
-// continuation, so that the client does not send it.
+// which must be a literal8 if binaryWanted is set. Over MaxMessageSize it is
+// refused with NO [TOOBIG] (RFC 7889 section 4, RFC 4469 section 4.2) before
+// the continuation, so that the client does not send it.
 func (r *Reader) messageLiteral(binaryWanted bool) *Literal {
 	h := r.literalHeader()
 	if binaryWanted && !h.binary {

@@ -2,9 +2,9 @@ package wire
 
 // parseAppend reads APPEND's arguments: SP mailbox 1*append-message, where
 // append-message = [SP flag-list] [SP date-time] SP append-data (RFC 9051
-// section 6.3.12; RFC 3502 section 6 for several messages; RFC 4466 section
-// 2.7). append-data is a literal, a literal8 (RFC 3516 section 4.4) or
-// "UTF8" SP "(" literal8 ")" (RFC 6855 section 4).
+// section 6.3.12; RFC 3502's formal syntax for several messages; RFC 4466
+// section 2.7). append-data is a literal, a literal8 (RFC 3516 section 4.4)
+// or "UTF8" SP "(" literal8 ")" (RFC 6855 section 4).
 //
 // Each message's literal ends a line; the next line is empty at the end of
 // the command, or starts with SP and the next message.

@@ -184,7 +184,7 @@ func (r *Reader) listReturnOpts(a *ListArgs) {
 		case "SPECIAL-USE":
 			a.ReturnSpecialUse = true
 		case "STATUS":
-			// RFC 5819 section 3: STATUS SP "(" status-att *(SP
+			// RFC 5819 section 4: STATUS SP "(" status-att *(SP
 			// status-att) ")".
 			r.sp()
 			a.ReturnStatus = r.statusAtts()

@@ -136,7 +136,7 @@ func (r *Reader) searchKey(depth int) SearchKey {
 		return k
 
 	case "OLDER", "YOUNGER":
-		// RFC 5032 section 5: nz-number.
+		// RFC 5032 section 3: nz-number.
 		k := SearchKey{Name: searchKeyName(name)}
 		r.sp()
 		k.Number = uint64(r.nzNumber())
@@ -164,7 +164,7 @@ func (r *Reader) searchKey(depth int) SearchKey {
 		return SearchKey{Name: "UID", Set: r.seqSet(0)}
 
 	case "EMAILID", "THREADID":
-		// RFC 8474 section 6: objectid = 1*255(ALPHA / DIGIT / "_" / "-").
+		// RFC 8474 section 7: objectid = 1*255(ALPHA / DIGIT / "_" / "-").
 		k := SearchKey{Name: searchKeyName(name)}
 		r.sp()
 		id := r.word(isObjectIDChar)

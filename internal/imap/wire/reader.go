@@ -106,7 +106,7 @@ const tailSize = 64
 // the end of the current line alone: a non-synchronizing literal there is
 // discarded with the line after it, a synchronizing one ends the command
 // because the client waits for a continuation we do not send (RFC 9051
-// section 2.2.2 note, section 7.6).
+// section 2.2.1 note, section 7.6).
 //
 // Invariant: when the parser fails, the literal announced at the end of the
 // current line, if any, has not been read yet.
