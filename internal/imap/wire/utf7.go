@@ -172,12 +172,14 @@ func DecodeMailboxUTF7(name string) (string, error) {
 	return string(b), nil
 }
 
+func validUTF8(s string) bool { return utf8.ValidString(s) }
+
 // DecodeMailbox turns a mailbox name as sent by the client into UTF-8: as is
 // when utf8 (IMAP4rev2 or UTF8=ACCEPT), else from modified UTF-7 (RFC 9051
 // section 5.1). Invalid UTF-8 is refused in both cases.
-func DecodeMailbox(name string, utf8Mode bool) (string, error) {
-	if utf8Mode {
-		if !utf8.ValidString(name) {
+func DecodeMailbox(name string, utf8 bool) (string, error) {
+	if utf8 {
+		if !validUTF8(name) {
 			return "", ErrInvalidUTF8
 		}
 		return name, nil

@@ -67,7 +67,13 @@ func (w *Writer) Number(n uint64) {
 		w.err = w.bw.WriteByte('0' + byte(n))
 		return
 	}
-	// AvailableBuffer lets strconv format in place, without allocating.
+	// AvailableBuffer lets strconv format in place, without allocating,
+	// when there is room for the longest number.
+	if w.bw.Available() < 20 {
+		if w.err = w.bw.Flush(); w.err != nil {
+			return
+		}
+	}
 	_, w.err = w.bw.Write(strconv.AppendUint(w.bw.AvailableBuffer(), n, 10))
 }
 
