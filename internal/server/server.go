@@ -329,18 +329,16 @@ func (s *Server) printSettings() {
 	fmt.Fprintf(w, "  Server:     %s\n", s.cfg.Hostname)
 	fmt.Fprintf(w, "  User name:  the full email address, e.g. postmaster@%s\n", s.cfg.Domain())
 	fmt.Fprintf(w, "  Password:   the account's password\n")
-	for _, l := range s.cfg.Listen.Enabled() {
-		addr := s.Addr(l.Name)
+	for _, row := range []struct{ listener, proto, security string }{
+		{"imaps", "IMAP", "SSL/TLS (implicit TLS)   recommended"},
+		{"imap", "IMAP", "STARTTLS"},
+	} {
+		addr := s.Addr(row.listener)
 		if addr == nil {
 			continue
 		}
 		_, port, _ := net.SplitHostPort(addr.String())
-		switch l.Name {
-		case "imaps":
-			fmt.Fprintf(w, "  IMAP        port %-5s SSL/TLS (implicit TLS)   recommended\n", port)
-		case "imap":
-			fmt.Fprintf(w, "  IMAP        port %-5s STARTTLS\n", port)
-		}
+		fmt.Fprintf(w, "  %-11s port %-5s %s\n", row.proto, port, row.security)
 	}
 	if s.certFP != "" {
 		fmt.Fprintf(w, "  Certificate: self-signed for %s; clients will ask you to accept it.\n", s.cfg.Hostname)
