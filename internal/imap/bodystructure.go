@@ -12,17 +12,17 @@ func (c *session) writeEnvelope(e *mime.Envelope) {
 		e = &mime.Envelope{}
 	}
 	c.w.Byte('(')
-	c.w.NString(e.Date)
+	c.w.NString(noNUL(e.Date))
 	c.w.SP()
-	c.w.NString(e.Subject)
+	c.w.NString(noNUL(e.Subject))
 	for _, list := range [][]mime.Address{e.From, e.Sender, e.ReplyTo, e.To, e.Cc, e.Bcc} {
 		c.w.SP()
 		c.writeAddresses(list)
 	}
 	c.w.SP()
-	c.w.NString(e.InReplyTo)
+	c.w.NString(noNUL(e.InReplyTo))
 	c.w.SP()
-	c.w.NString(e.MessageID)
+	c.w.NString(noNUL(e.MessageID))
 	c.w.Byte(')')
 }
 
@@ -37,17 +37,19 @@ func (c *session) writeAddresses(list []mime.Address) {
 		if a.Group {
 			// Group start: (NIL NIL "name" NIL); group end: all NIL.
 			c.w.Raw("NIL NIL ")
-			c.w.NString(a.Mailbox)
+			c.w.NString(noNUL(a.Mailbox))
 			c.w.Raw(" NIL)")
 			continue
 		}
-		c.w.NString(a.Name)
+		// A missing mailbox or host is "", never NIL: NIL there would
+		// read as a group marker (RFC 9051 section 7.5.2).
+		c.w.NString(noNUL(a.Name))
 		c.w.SP()
-		c.w.NString(a.Adl)
+		c.w.NString(noNUL(a.Adl))
 		c.w.SP()
-		c.w.NString(a.Mailbox)
+		c.w.String(noNUL(a.Mailbox))
 		c.w.SP()
-		c.w.NString(a.Host)
+		c.w.String(noNUL(a.Host))
 		c.w.Byte(')')
 	}
 	c.w.Byte(')')
@@ -71,7 +73,7 @@ func (c *session) writeBodyStructure(p *mime.Part, ext bool) {
 			c.writeBodyStructure(child, ext)
 		}
 		c.w.SP()
-		c.w.String(p.Subtype)
+		c.w.String(noNUL(p.Subtype))
 		if ext {
 			c.w.SP()
 			c.writeParams(p.Params)
@@ -80,20 +82,20 @@ func (c *session) writeBodyStructure(p *mime.Part, ext bool) {
 			c.w.SP()
 			c.writeLanguage(p.Language)
 			c.w.SP()
-			c.w.NString(p.Location)
+			c.w.NString(noNUL(p.Location))
 		}
 		c.w.Byte(')')
 		return
 	}
-	c.w.String(p.Type)
+	c.w.String(noNUL(p.Type))
 	c.w.SP()
-	c.w.String(p.Subtype)
+	c.w.String(noNUL(p.Subtype))
 	c.w.SP()
 	c.writeParams(p.Params)
 	c.w.SP()
-	c.w.NString(p.ID)
+	c.w.NString(noNUL(p.ID))
 	c.w.SP()
-	c.w.NString(p.Description)
+	c.w.NString(noNUL(p.Description))
 	c.w.SP()
 	enc := strings.ToUpper(p.Encoding)
 	if enc == "" {
@@ -116,13 +118,13 @@ func (c *session) writeBodyStructure(p *mime.Part, ext bool) {
 	}
 	if ext {
 		c.w.SP()
-		c.w.NString(p.MD5)
+		c.w.NString(noNUL(p.MD5))
 		c.w.SP()
 		c.writeDisposition(p)
 		c.w.SP()
 		c.writeLanguage(p.Language)
 		c.w.SP()
-		c.w.NString(p.Location)
+		c.w.NString(noNUL(p.Location))
 	}
 	c.w.Byte(')')
 }
@@ -141,9 +143,9 @@ func (c *session) writeParams(ps []mime.Param) {
 			// IMAP4rev1 clients expect ASCII: RFC 2231 form for the rest.
 			p = p.ASCII()
 		}
-		c.w.String(p.Name)
+		c.w.String(noNUL(p.Name))
 		c.w.SP()
-		c.w.String(p.Value)
+		c.w.String(noNUL(p.Value))
 	}
 	c.w.Byte(')')
 }
@@ -154,7 +156,7 @@ func (c *session) writeDisposition(p *mime.Part) {
 		return
 	}
 	c.w.Byte('(')
-	c.w.String(p.Disposition)
+	c.w.String(noNUL(p.Disposition))
 	c.w.SP()
 	c.writeParams(p.DispParams)
 	c.w.Byte(')')
@@ -165,15 +167,24 @@ func (c *session) writeLanguage(langs []string) {
 	case 0:
 		c.w.Raw("NIL")
 	case 1:
-		c.w.String(langs[0])
+		c.w.String(noNUL(langs[0]))
 	default:
 		c.w.Byte('(')
 		for i, l := range langs {
 			if i > 0 {
 				c.w.SP()
 			}
-			c.w.String(l)
+			c.w.String(noNUL(l))
 		}
 		c.w.Byte(')')
 	}
+}
+
+// noNUL drops NUL octets: message headers may hold them, but no IMAP
+// string can carry one (RFC 9051 section 4.3).
+func noNUL(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, "\x00", "")
 }

@@ -1,6 +1,7 @@
 package imap_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -201,4 +202,19 @@ func TestFetchSequenceSets(t *testing.T) {
 	c.Expect("FETCH 0 UID", "BAD")
 	c.Expect("FETCH 1,9 UID", "BAD")
 	c.MustOK("FETCH 1,3,1:2 UID")
+}
+
+func TestFetchEnvelopeOddAddresses(t *testing.T) {
+	env := imaptest.Start(t, imaptest.Options{})
+	c := imaptest.Login(t, env, "alice@example.org")
+	msg := "From: localpart\r\nTo: <@route:x@y.example>\r\nSubject: odd\x00nul\r\n\r\nbody\r\n"
+	// NUL needs a literal8 (RFC 3516).
+	c.MustOK(fmt.Sprintf("APPEND INBOX ~{%d+}\r\n%s", len(msg), msg))
+	c.MustOK("SELECT INBOX")
+	got := fetch1(t, c, "ENVELOPE")
+	// No NUL reaches the client, and a missing host is "" (NIL would
+	// read as a group marker).
+	if strings.Contains(got, "\x00") || !strings.Contains(got, `((NIL NIL "localpart" ""))`) {
+		t.Fatalf("ENVELOPE: %q", got)
+	}
 }

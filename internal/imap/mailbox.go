@@ -129,10 +129,10 @@ func (c *session) cmdNamespace(ctx context.Context, cmd *wire.Command) error {
 }
 
 // statusItems are the STATUS data items we answer (RFC 9051 section
-// 6.3.11, RFC 8438 SIZE, RFC 3501 RECENT).
+// 6.3.11, RFC 8438 SIZE, RFC 3501 RECENT, RFC 7889 APPENDLIMIT).
 var statusItems = map[string]bool{
 	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
-	"DELETED": true, "SIZE": true, "RECENT": true,
+	"DELETED": true, "SIZE": true, "RECENT": true, "APPENDLIMIT": true,
 }
 
 func checkStatusItems(items []string) error {
@@ -193,6 +193,9 @@ func (c *session) writeStatus(name string, items []string, st store.MailboxStatu
 			c.w.Number(uint64(st.Size))
 		case "RECENT":
 			c.w.Number(uint64(st.Recent))
+		case "APPENDLIMIT":
+			// RFC 7889 section 3: the same limit for every mailbox.
+			c.w.Number(uint64(c.limits.MaxMessageSize))
 		}
 	}
 	c.w.Raw(")")
