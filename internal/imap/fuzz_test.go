@@ -75,4 +75,3 @@ func FuzzSession(f *testing.F) {
 		c.Close()
 	})
 }
-
