@@ -47,15 +47,20 @@ func (l *wireLog) String() string {
 	return string(b)
 }
 
-// pinnedTLS trusts exactly the server's self-signed certificate and
-// checks its address, as a careful client does.
+// pinnedTLS trusts exactly the server's certificate and checks the name,
+// as a careful client does: the self-signed one the server made, whose
+// names include 127.0.0.1, or the configured one, for the host name.
 func pinnedTLS(t testing.TB, env *imaptest.Env) *tls.Config {
 	t.Helper()
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(imaptest.MustRead(t, env.CertFile())) {
-		t.Fatal("no certificate in " + env.CertFile())
+	file, name := env.CertFile(), "127.0.0.1"
+	if env.Config.TLS.Cert != "" {
+		file, name = env.Config.TLS.Cert, env.Config.Hostname
 	}
-	return &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(imaptest.MustRead(t, file)) {
+		t.Fatal("no certificate in " + file)
+	}
+	return &tls.Config{RootCAs: pool, ServerName: name, MinVersion: tls.VersionTLS12}
 }
 
 type dialMode int
