@@ -75,14 +75,10 @@ func (c *session) writeBodyStructure(p *mime.Part, ext bool) {
 		c.w.SP()
 		c.w.String(noNUL(p.Subtype))
 		if ext {
+			// body-ext-mpart: parameters, then the fields every part has.
 			c.w.SP()
 			c.writeParams(p.Params)
-			c.w.SP()
-			c.writeDisposition(p)
-			c.w.SP()
-			c.writeLanguage(p.Language)
-			c.w.SP()
-			c.w.NString(noNUL(p.Location))
+			c.writeExtTail(p)
 		}
 		c.w.Byte(')')
 		return
@@ -117,16 +113,23 @@ func (c *session) writeBodyStructure(p *mime.Part, ext bool) {
 		c.w.Number(uint64(p.Lines))
 	}
 	if ext {
+		// body-ext-1part: MD5, then the fields every part has.
 		c.w.SP()
 		c.w.NString(noNUL(p.MD5))
-		c.w.SP()
-		c.writeDisposition(p)
-		c.w.SP()
-		c.writeLanguage(p.Language)
-		c.w.SP()
-		c.w.NString(noNUL(p.Location))
+		c.writeExtTail(p)
 	}
 	c.w.Byte(')')
+}
+
+// writeExtTail writes the extension fields shared by multipart and
+// single parts: disposition, language, location.
+func (c *session) writeExtTail(p *mime.Part) {
+	c.w.SP()
+	c.writeDisposition(p)
+	c.w.SP()
+	c.writeLanguage(p.Language)
+	c.w.SP()
+	c.w.NString(noNUL(p.Location))
 }
 
 func (c *session) writeParams(ps []mime.Param) {

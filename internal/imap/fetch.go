@@ -86,7 +86,7 @@ func (c *session) cmdFetch(ctx context.Context, cmd *wire.Command) error {
 	if err != nil {
 		return err
 	}
-	spans, err := c.spans(args.Set, cmd.UID)
+	spans, err := c.spans(args.Set, cmd.UID, false)
 	if err != nil {
 		return err
 	}

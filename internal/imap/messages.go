@@ -18,7 +18,7 @@ func (c *session) cmdStore(ctx context.Context, cmd *wire.Command) error {
 	if args.HasUnchangedSince {
 		return errBad("", "UNCHANGEDSINCE needs CONDSTORE, which is not enabled")
 	}
-	spans, err := c.spans(args.Set, cmd.UID)
+	spans, err := c.spans(args.Set, cmd.UID, false)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (c *session) cmdCopy(ctx context.Context, cmd *wire.Command) error {
 			return err
 		}
 	}
-	spans, err := c.spans(args.Set, cmd.UID)
+	spans, err := c.spans(args.Set, cmd.UID, false)
 	if err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func (c *session) cmdExpunge(ctx context.Context, cmd *wire.Command) error {
 	s := c.sel
 	var set store.UIDSet
 	if cmd.UID {
-		spans, err := c.spans(cmd.Args.(*wire.ExpungeArgs).Set, true)
+		spans, err := c.spans(cmd.Args.(*wire.ExpungeArgs).Set, true, false)
 		if err != nil {
 			return err
 		}

@@ -264,50 +264,17 @@ func (c *session) searchKey(crit *store.SearchCriteria, k *wire.SearchKey) error
 	return nil
 }
 
-// searchUIDSet turns a sequence set in a search key into UIDs. Unlike
-// FETCH, numbers beyond the mailbox simply match nothing.
+// searchUIDSet turns a sequence set in a search key into the UIDs of the
+// messages it names. Unlike FETCH, numbers beyond the mailbox simply match
+// nothing.
 func (c *session) searchUIDSet(set wire.SeqSet, uid bool) store.UIDSet {
-	s := c.sel
-	if set.SearchRes {
-		return nonNil(uidSetOf(s.searchRes))
+	spans, _ := c.spans(set, uid, true)
+	out := make(store.UIDSet, 0, len(spans))
+	for _, sp := range spans {
+		// Between two known UIDs there are only expunged ones.
+		out = append(out, store.UIDRange{Start: c.sel.uids[sp.lo], Stop: c.sel.uids[sp.hi-1]})
 	}
-	var out store.UIDSet
-	n := len(s.uids)
-	for _, r := range set.Ranges {
-		if uid {
-			lo, hi := store.UID(r.Start), store.UID(r.Stop)
-			if r.Start == 0 {
-				lo = s.maxUID()
-			}
-			if r.Stop == 0 {
-				hi = s.maxUID()
-			}
-			if lo > hi {
-				lo, hi = hi, lo
-			}
-			if hi == 0 {
-				continue
-			}
-			out = append(out, store.UIDRange{Start: max(lo, 1), Stop: hi})
-			continue
-		}
-		lo, hi := int(r.Start), int(r.Stop)
-		if r.Start == 0 {
-			lo = n
-		}
-		if r.Stop == 0 {
-			hi = n
-		}
-		if lo > hi {
-			lo, hi = hi, lo
-		}
-		lo, hi = max(lo, 1), min(hi, n)
-		if lo > hi {
-			continue
-		}
-		out = append(out, uidSetOf(s.uids[lo-1:hi])...)
-	}
-	return nonNil(out)
+	return out
 }
 
 // nonNil keeps an empty set from reading as "no condition": an empty

@@ -65,7 +65,9 @@ type span struct{ lo, hi int }
 
 // spans turns a sequence set, of sequence numbers or of UIDs, into
 // ascending, disjoint position ranges of the messages the client knows.
-func (c *session) spans(set wire.SeqSet, uid bool) ([]span, error) {
+// A sequence number beyond the mailbox is an error, unless lenient (as in
+// SEARCH, where it simply matches nothing).
+func (c *session) spans(set wire.SeqSet, uid, lenient bool) ([]span, error) {
 	s := c.sel
 	if set.SearchRes {
 		// "$" holds UIDs whichever form the command has (RFC 5182).
@@ -114,9 +116,15 @@ func (c *session) spans(set wire.SeqSet, uid bool) ([]span, error) {
 			lo, hi = hi, lo
 		}
 		if n == 0 || lo < 1 || hi > n {
-			// RFC 9051 section 9 (seq-number): a number beyond the
-			// mailbox is an error.
-			return nil, errBad("", "Invalid message sequence number")
+			if !lenient {
+				// RFC 9051 section 9 (seq-number): a number beyond
+				// the mailbox is an error.
+				return nil, errBad("", "Invalid message sequence number")
+			}
+			lo, hi = max(lo, 1), min(hi, n)
+			if lo > hi {
+				continue
+			}
 		}
 		out = append(out, span{lo - 1, hi})
 	}
