@@ -378,6 +378,58 @@ ok(mail.delete('Projects'), 'DELETE Projects')
 data = ok(mail.list('""', 'Projects*'), 'LIST after DELETE')
 check(data == [None], 'LIST after DELETE: %r' % data)
 
+# What else users script: a message built with the email package (its
+# as_bytes() has LF line ends; imaplib sends CRLF), a large attachment (a
+# synchronizing literal of several megabytes), UID FETCH/STORE/COPY, a
+# folder name with a space, a read-only SELECT, subscriptions.
+from email.message import EmailMessage
+built = EmailMessage()
+built['From'] = 'Alice Example <alice@example.org>'
+built['To'] = 'Bob Example <bob@example.org>'
+built['Subject'] = 'Scan attached'
+built['Message-ID'] = '<scan-1@example.org>'
+built.set_content('The scan is attached.\n')
+SCAN = bytes((i * 7919) % 251 for i in range(3 * 1024 * 1024))
+built.add_attachment(SCAN, maintype='application', subtype='pdf', filename='scan.pdf')
+raw = built.as_bytes()
+check(b'\r\n' not in raw, 'the email package wrote CRLF')
+data = ok(mail.append('INBOX', r'(\Seen)', imaplib.Time2Internaldate(time.time()), raw), 'APPEND of an EmailMessage')
+scan_uid = code(data, 'APPENDUID')[1]
+# imaplib quotes nothing itself: users quote names with spaces.
+ok(mail.create('"Old Projects"'), 'CREATE with a space')
+ok(mail.select('INBOX'), 'SELECT INBOX')
+data = ok(mail.uid('FETCH', scan_uid, '(RFC822.SIZE BODY.PEEK[])'), 'UID FETCH BODY.PEEK[]')
+crlf = raw.replace(b'\n', b'\r\n')
+check(literal(data) == crlf, 'the EmailMessage came back changed (%d bytes, want %d)' % (len(literal(data)), len(crlf)))
+check(b'RFC822.SIZE %d' % len(crlf) in data[0][0], 'RFC822.SIZE of the EmailMessage: %r' % data[0][0][:80])
+back = email.message_from_bytes(literal(data), policy=email.policy.default)
+att = [p for p in back.iter_attachments()]
+check(len(att) == 1 and att[0].get_filename() == 'scan.pdf' and att[0].get_content() == SCAN, 'the attachment did not survive')
+data = ok(mail.uid('STORE', scan_uid, '+FLAGS', r'(\Flagged)'), 'UID STORE')
+check('\\Flagged' in flags_of(data[0]) and b'UID ' + scan_uid.encode() in data[0], 'UID STORE answer %r' % data)
+ok(mail.uid('COPY', scan_uid, '"Old Projects"'), 'UID COPY')
+copied = mail.response('COPYUID')[1]  # uid() returns no tagged data
+check(copied[-1].split()[1:] == [scan_uid.encode(), b'1'], 'UID COPY: COPYUID %r' % copied)
+data = ok(mail.list('""', '"Old*"'), 'LIST Old*')
+check(data == [b'(\\HasNoChildren) "/" "Old Projects"'], 'LIST of a name with a space: %r' % data)
+ok(mail.subscribe('"Old Projects"'), 'SUBSCRIBE')
+data = ok(mail.lsub('""', '"Old*"'), 'LSUB')
+check(data == [b'() "/" "Old Projects"'], 'LSUB: %r' % data)
+ok(mail.check(), 'CHECK')
+ok(mail.unselect(), 'UNSELECT')
+data = ok(mail.select('"Old Projects"', readonly=True), 'EXAMINE')
+check(data == [b'1'], 'EXAMINE: %r' % data)
+typ, data = mail.store('1', '+FLAGS', r'\Deleted')
+check(typ == 'NO' and b'READ-ONLY' in data[0], 'STORE in a read-only mailbox: %s %r' % (typ, data))
+ok(mail.close(), 'CLOSE after EXAMINE')
+data = ok(mail.status('"Old Projects"', '(MESSAGES)'), 'STATUS')
+check(b'MESSAGES 1' in data[0], 'CLOSE after EXAMINE expunged: %r' % data)
+data = ok(mail.namespace(), 'NAMESPACE')
+check(data == [b'(("" "/")) NIL NIL'], 'NAMESPACE: %r' % data)
+ok(mail.select('INBOX'), 'SELECT INBOX')
+ok(mail.uid('STORE', scan_uid, '+FLAGS.SILENT', r'(\Deleted)'), 'UID STORE \\Deleted')
+ok(mail.uid('EXPUNGE', scan_uid), 'UID EXPUNGE')
+
 # CLOSE expunges silently; LOGOUT says BYE.
 ok(mail.select('INBOX'), 'SELECT INBOX')
 ok(mail.store('1', '+FLAGS.SILENT', r'\Deleted'), 'STORE \\Deleted')
