@@ -1,0 +1,30 @@
+// Package benchtest holds postfach's IMAP-level benchmarks: real TLS
+// clients over loopback against the real server, with the store's fsync
+// policy of production where durability is what is measured.
+//
+// It has no code of its own; everything is in its test files:
+//
+//   - BenchmarkAppend8Clients: 8 logged-in connections APPEND 10 KB
+//     messages with LITERAL+, fsync on; reports msgs/s.
+//   - BenchmarkSelect100k, BenchmarkUIDFetchFlags100k and
+//     BenchmarkSearchHeader100k work on a 100,000-message INBOX, built once
+//     and cached under os.TempDir() (see fixture_test.go), so that later
+//     runs start at once.
+//   - BenchmarkIdleConnections runs `postfach serve` as a separate process,
+//     opens 5,000 TLS connections that log in, SELECT INBOX and IDLE (and,
+//     as a second case, stay logged in without IDLE), and reports the
+//     growth of the server's resident memory per connection.
+//
+// Every benchmark reports wall time, which is what the targets are about,
+// and the CPU the whole test process spent per operation (server and
+// client run in it, except for BenchmarkIdleConnections): on a shared
+// machine the wall time includes waiting for a core, so read both, and
+// note the load average (uptime) of the run.
+//
+// Run them with, for example:
+//
+//	go test -run '^$' -bench . -benchtime 5x ./internal/benchtest/
+//
+// Set POSTFACH_BENCH_FIXTURE to a directory to keep the 100k fixture
+// elsewhere, or remove the cached copy to rebuild it.
+package benchtest
