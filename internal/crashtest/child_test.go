@@ -282,10 +282,18 @@ func (c *child) stop() {
 
 // checkLog fails the test for what must never appear in the server's
 // output: race reports, panics, runtime errors, log records at level
-// ERROR. Each is reported once.
+// ERROR. Each is reported once. Warnings are logged.
 func (c *child) checkLog() {
 	c.t.Helper()
-	if p := c.log.takeProblems(); len(p) > 0 {
+	p, w := c.log.takeProblems()
+	for i, s := range w {
+		if i == 20 {
+			c.t.Logf("server: ... and %d more warnings", len(w)-i)
+			break
+		}
+		c.t.Logf("server warning: %s", s)
+	}
+	if len(p) > 0 {
 		c.t.Errorf("postfach serve reported problems:\n%s\n--- log tail:\n%s", strings.Join(p, "\n"), c.log.tail(60))
 	}
 }
@@ -297,6 +305,7 @@ type childLog struct {
 	lines    []string
 	addrs    map[string]string
 	problems []string
+	warnings []string
 	inRace   bool
 	changed  chan struct{} // a new address is known
 }
@@ -348,8 +357,11 @@ func (l *childLog) add(stream, s string) {
 	if json.Unmarshal([]byte(s), &rec) != nil {
 		return
 	}
-	if rec.Level == "ERROR" {
+	switch rec.Level {
+	case "ERROR":
 		l.problems = append(l.problems, "error log: "+s)
+	case "WARN":
+		l.warnings = append(l.warnings, s)
 	}
 	if rec.Msg == "listening" && rec.Listener != "" {
 		l.addrs[rec.Listener] = rec.Addr
@@ -366,12 +378,12 @@ func (l *childLog) addr(listener string) string {
 	return l.addrs[listener]
 }
 
-func (l *childLog) takeProblems() []string {
+func (l *childLog) takeProblems() (problems, warnings []string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	p := l.problems
-	l.problems = nil
-	return p
+	problems, warnings = l.problems, l.warnings
+	l.problems, l.warnings = nil, nil
+	return problems, warnings
 }
 
 // tail returns the last n lines of output.

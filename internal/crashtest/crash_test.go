@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"postfach/internal/imap/wire"
 	"postfach/internal/store/sqlite"
 )
 
@@ -26,8 +27,11 @@ import (
 // server acknowledges; the server is killed at a random moment; after the
 // restart every acknowledged message is there, byte for byte, and nothing
 // else but complete messages that were in flight.
+//
+// One message in 40 is larger than the spool threshold, so that kills
+// also land while a literal is spooled to a temporary file.
 func TestAppendSurvivesKill(t *testing.T) {
-	runScenario(t, scenario{appenders: 8, minSize: 1 << 10, maxSize: 200 << 10})
+	runScenario(t, scenario{appenders: 8, minSize: 1 << 10, maxSize: 200 << 10, largeEvery: 40})
 }
 
 // TestChangesSurviveKill: besides four appenders, four clients change
@@ -49,7 +53,18 @@ type scenario struct {
 	appenders        int
 	mutators         []opKind
 	minSize, maxSize int // message sizes, as sent
-	preload          int // messages in INBOX before the first cycle
+	// largeEvery makes one message in largeEvery (on average) larger
+	// than the IMAP reader's spool threshold; 0 for none.
+	largeEvery int
+	preload    int // messages in INBOX before the first cycle
+}
+
+// messageSize picks the size of the next message of the scenario.
+func (sc *scenario) messageSize(r *rand.Rand) int {
+	if sc.largeEvery > 0 && r.IntN(sc.largeEvery) == 0 {
+		return randomSize(r, wire.DefaultSpoolThreshold+1, 2*wire.DefaultSpoolThreshold)
+	}
+	return randomSize(r, sc.minSize, sc.maxSize)
 }
 
 // Load timing: the kill comes killMin to killMax after the first
@@ -135,8 +150,8 @@ func runScenario(t *testing.T, sc scenario) {
 	mustVerify(t, in, srv, m, true, r)
 	srv.stop()
 	checkOffline(t, in, m)
-	t.Logf("total over %d cycles: %s; %d messages lost in flight; %d messages in the account; %v",
-		n, &total, total.lostMsgs, m.contents(), time.Since(began).Round(time.Millisecond))
+	t.Logf("total over %d cycles: %s; %d messages lost in flight; %d distinct messages in the account, %d copies of which the original was moved or expunged; %v",
+		n, &total, total.lostMsgs, m.contents(), m.orphanedCopies(), time.Since(began).Round(time.Millisecond))
 }
 
 // runLoad puts the server under the scenario's load, kills it killMin to
@@ -151,7 +166,7 @@ func runLoad(t *testing.T, srv *child, l *load, r *rand.Rand) time.Duration {
 		workers = append(workers, l.appender(i))
 	}
 	for i, k := range l.sc.mutators {
-		workers = append(workers, l.mutator(k, l.m.partition(i, len(l.sc.mutators))))
+		workers = append(workers, l.mutator(k, l.m.partition(i, len(l.sc.mutators), l.cycle)))
 	}
 	// Every client is logged in before the first command, so that the
 	// load starts at once.
@@ -192,7 +207,7 @@ func appendSequentially(t *testing.T, srv *child, m *model, r *rand.Rand, sc sce
 		var items []appendItem
 		for ; i < n && len(items) < 10; i++ {
 			id := fmt.Sprintf("seq%d-%x", i, r.Uint32())
-			raw := newMessage(r, id, randomSize(r, sc.minSize, sc.maxSize))
+			raw := newMessage(r, id, sc.messageSize(r))
 			flags := randomFlags(r, appendFlags)
 			items = append(items, appendItem{flags: flags, data: raw})
 			o.msgs = append(o.msgs, describe(id, raw, flags))

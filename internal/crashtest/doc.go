@@ -9,9 +9,10 @@
 //
 // After every restart the tests check that
 //   - every acknowledged message is present under the UID its APPENDUID or
-//     COPYUID named, byte for byte (BODY.PEEK[] hashed with SHA-256 and
-//     compared with the CRLF-normalized form of what was sent; RFC822.SIZE
-//     agrees);
+//     COPYUID named, with the RFC822.SIZE of the CRLF-normalized form of
+//     what was sent, and byte for byte that form (BODY.PEEK[] hashed with
+//     SHA-256): the bodies of new messages at every restart, a random
+//     sample of older ones, and every body after the last restart;
 //   - every message present was acknowledged or was in flight at the kill,
 //     and is complete (its hash is that of one message sent, exactly);
 //     an in-flight MULTIAPPEND, COPY, MOVE or UID EXPUNGE took effect for
@@ -23,7 +24,8 @@
 //     another message, new messages get UIDs above every UID seen before
 //     the crash, UIDVALIDITY does not change and UIDNEXT stays above them;
 //   - STATUS MESSAGES, SIZE, UNSEEN and DELETED equal what FETCH shows;
-//   - no spooled literal is left in the spool directory, and after a final
+//   - no spooled literal is left in the spool directory (some messages are
+//     larger than the spool threshold), and after a final
 //     offline garbage collection no more orphan blob files were found than
 //     appends were lost in flight, every remaining blob file is referenced,
 //     and SQLite's integrity check passes.
@@ -44,6 +46,11 @@
 // APPEND with strace(1), where strace is available; whether the disk then
 // honours the flush is the storage stack's business, which no test here
 // can reach.
+//
+// Mutating workers own disjoint shares of INBOX, so that each message has
+// at most one command in flight and its expected state is exact; the
+// shares rotate from cycle to cycle, so that messages copied in one cycle
+// are moved or expunged in a later one while their copies share the blob.
 //
 // The tests run the child with the race detector when the test binary has
 // it, so that races under load are caught as well; any race report, panic

@@ -58,7 +58,7 @@ func (l *load) appender(w int) worker {
 			items := make([]appendItem, n)
 			for i := range items {
 				id := fmt.Sprintf("c%dw%ds%dm%d-%x", l.cycle, w, seq, i, r.Uint32())
-				raw := newMessage(r, id, randomSize(r, l.sc.minSize, l.sc.maxSize))
+				raw := newMessage(r, id, l.sc.messageSize(r))
 				flags := randomFlags(r, appendFlags)
 				items[i] = appendItem{flags: flags, data: raw}
 				o.msgs = append(o.msgs, describe(id, raw, flags))

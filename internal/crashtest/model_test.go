@@ -146,13 +146,16 @@ func (m *model) startCycle() {
 	m.stats = cycleStats{}
 }
 
-// partition returns the INBOX UIDs that worker i of n owns (UID mod n).
-func (m *model) partition(i, n int) []uint32 {
+// partition returns the INBOX UIDs that worker i of n owns in a cycle.
+// Ownership rotates from cycle to cycle, so that a message copied in one
+// cycle may be moved or expunged in a later one: the store must then keep
+// the blob its copy shares.
+func (m *model) partition(i, n, cycle int) []uint32 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []uint32
 	for uid := range m.boxes[inbox].msgs {
-		if int(uid%uint32(n)) == i {
+		if (int(uid%uint32(n))+cycle)%n == i {
 			out = append(out, uid)
 		}
 	}
@@ -592,4 +595,22 @@ func (m *model) contents() int {
 		}
 	}
 	return len(seen)
+}
+
+// orphanedCopies counts the messages of Copies whose original is no
+// longer in INBOX (moved or expunged): their blobs outlived a release.
+func (m *model) orphanedCopies() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inInbox := map[[32]byte]bool{}
+	for _, e := range m.boxes[inbox].msgs {
+		inInbox[e.msg.sum] = true
+	}
+	n := 0
+	for _, e := range m.boxes[copies].msgs {
+		if !inInbox[e.msg.sum] {
+			n++
+		}
+	}
+	return n
 }

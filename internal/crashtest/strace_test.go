@@ -64,6 +64,7 @@ func TestAppendSyncsBeforeOK(t *testing.T) {
 	srv.stop()
 
 	events := readTrace(t, trace, srv.cmd.Process.Pid)
+	t.Logf("%d APPENDs checked against %d traced writes and syncs", len(appends), len(events))
 	for _, a := range appends {
 		if err := checkAppendSyncs(events, a.tag, a.id); err != nil {
 			t.Errorf("APPEND %s (%s): %v", a.tag, a.id, err)
