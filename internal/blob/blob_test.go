@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -138,7 +139,7 @@ func TestFaults(t *testing.T) {
 	}{
 		{op: OpCreate, atCreate: true},
 		{op: OpWrite, atCommit: true},
-		{op: OpSync, atCommit: true},
+		{op: OpSync, syncNames: true},
 		{op: OpSyncDir, syncNames: true},
 	} {
 		t.Run(tc.op.String(), func(t *testing.T) {
@@ -182,6 +183,75 @@ func TestFaults(t *testing.T) {
 				t.Fatalf("Sync: %v, want injected error", err)
 			}
 		})
+	}
+}
+
+// TestSyncCoversFilesAndDirs: Commit syncs nothing; Sync syncs every named
+// blob once and each of their directories once.
+func TestSyncCoversFilesAndDirs(t *testing.T) {
+	ctx := context.Background()
+	ffs := NewFaultFS(OSFS())
+	now := time.Date(2025, 3, 1, 23, 0, 0, 0, time.UTC)
+	root := filepath.Join(t.TempDir(), "blobs")
+	d, err := OpenDir(root, DirOptions{FS: ffs, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	synced := map[string]int{}
+	ffs.SetInject(func(op Op, path string) error {
+		if op == OpSync || op == OpSyncDir {
+			mu.Lock()
+			synced[op.String()+" "+path]++
+			mu.Unlock()
+		}
+		return nil
+	})
+	var names []string
+	for i := range 10 {
+		if i == 5 {
+			now = now.Add(2 * time.Hour) // the next day
+		}
+		w, err := d.Create(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte("blob"))
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, w.Name())
+	}
+	mu.Lock()
+	for k := range synced {
+		if strings.HasPrefix(k, "sync ") {
+			t.Errorf("Commit synced: %s", k)
+		}
+	}
+	clear(synced)
+	mu.Unlock()
+	if err := d.Sync(ctx, names); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{}
+	for _, n := range names {
+		want["sync "+filepath.Join(root, n)] = 1
+		want["syncdir "+filepath.Join(root, n[:8])] = 1
+	}
+	if len(want) != 12 {
+		t.Fatalf("test blobs span %d entries, want 10 files in 2 days", len(want))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for k, n := range want {
+		if synced[k] != n {
+			t.Errorf("%s: synced %d times, want %d", k, synced[k], n)
+		}
+	}
+	for k := range synced {
+		if _, ok := want[k]; !ok {
+			t.Errorf("unexpected %s", k)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -217,11 +218,6 @@ func (w *writer) Commit() error {
 			err = fmt.Errorf("blob: writing %s: %w", w.name, err)
 		}
 	}
-	if err == nil && !w.d.noSync {
-		if err = w.f.Sync(); err != nil {
-			err = fmt.Errorf("blob: syncing %s: %w", w.name, err)
-		}
-	}
 	if cerr := w.f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("blob: closing %s: %w", w.name, cerr)
 	}
@@ -286,7 +282,12 @@ func (d *Dir) Delete(ctx context.Context, name string) error {
 	return nil
 }
 
-// Sync fsyncs the directory of each distinct day among names.
+// maxSyncs bounds the fsyncs one Sync has in flight.
+const maxSyncs = 64
+
+// Sync fdatasyncs every named blob and fsyncs the directory of each
+// distinct day among them, all concurrently. Every sync is waited for,
+// even after one failed: the caller may remove the blobs on error.
 func (d *Dir) Sync(ctx context.Context, names []string) error {
 	if d.noSync || len(names) == 0 {
 		return nil
@@ -296,22 +297,59 @@ func (d *Dir) Sync(ctx context.Context, names []string) error {
 		if !ValidName(n) {
 			return fmt.Errorf("%w: %q", ErrInvalidName, n)
 		}
-		day := n[:dayLen]
-		seen := false
-		for _, x := range days {
-			if x == day {
-				seen = true
-				break
-			}
-		}
-		if !seen {
+		if day := n[:dayLen]; !slices.Contains(days, day) {
 			days = append(days, day)
 		}
 	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	sem := make(chan struct{}, maxSyncs)
+	run := func(fn func() error) {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := fn()
+			<-sem
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
 	for _, day := range days {
-		if err := d.syncDir(filepath.Join(d.root, day)); err != nil {
-			return err
-		}
+		dir := filepath.Join(d.root, day)
+		run(func() error { return d.syncDir(dir) })
+	}
+	for _, n := range names {
+		run(func() error { return d.syncFile(n) })
+	}
+	wg.Wait()
+	return first
+}
+
+// syncFile makes a committed blob's content durable.
+func (d *Dir) syncFile(name string) error {
+	p, err := d.path(name)
+	if err != nil {
+		return err
+	}
+	f, err := d.fs.Open(p)
+	if err != nil {
+		return fmt.Errorf("blob: opening %s to sync: %w", name, err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("blob: syncing %s: %w", name, err)
 	}
 	return nil
 }

@@ -83,7 +83,11 @@ func (f *FaultFS) Open(name string) (File, error) {
 	if err := f.check(OpOpen, name); err != nil {
 		return nil, err
 	}
-	return f.FS.Open(name)
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return &faultFile{File: file, fs: f, path: name, sync: OpSync}, nil
 }
 
 func (f *FaultFS) OpenDir(name string) (File, error) {

@@ -62,7 +62,16 @@ func (f dataSyncFile) Sync() error {
 	}
 }
 
-func (osFS) Open(name string) (File, error) { return os.Open(name) }
+// Open opens a file for reading. Its Sync is fdatasync(2) too: Dir.Sync
+// makes committed blobs durable through such a descriptor, which Linux
+// allows on a file opened read-only.
+func (osFS) Open(name string) (File, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return dataSyncFile{f}, nil
+}
 
 func (osFS) OpenDir(name string) (File, error) {
 	return os.OpenFile(name, os.O_RDONLY|syscall.O_DIRECTORY, 0)

@@ -11,9 +11,9 @@ import (
 )
 
 // Append implements store.Mail. Each message streams into its own blob,
-// parsed on the way and fsynced, before anything is queued; then one write
-// operation inserts all rows (MULTIAPPEND is all or nothing, RFC 3502) and
-// the group commit makes them durable with the other callers' writes.
+// parsed on the way, before anything is queued; then one write operation
+// inserts all rows (MULTIAPPEND is all or nothing, RFC 3502) and the group
+// commit makes blobs and rows durable with the other callers' writes.
 func (m *mail) Append(ctx context.Context, id store.MailboxID, msgs []store.NewMessage) (store.AppendResult, error) {
 	// Fail early, before writing blobs, for a mailbox that is not there.
 	mb, err := m.MailboxByID(ctx, id)

@@ -94,7 +94,8 @@ func indexedColumn(field string) string {
 }
 
 // ingest streams body into a new blob (LF normalized to CRLF), parses it on
-// the way, and commits (fsyncs) the blob.
+// the way, and commits the blob (the writer makes it durable, see
+// writer.runBatch).
 func (s *Store) ingest(ctx context.Context, body io.Reader) (in ingested, err error) {
 	w, err := s.blobs.Create(ctx)
 	if err != nil {

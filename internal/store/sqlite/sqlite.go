@@ -8,8 +8,8 @@
 //     failing operation does not abort the others) and commits once: group
 //     commit, one WAL fsync for many operations. Callers are answered and
 //     notify events published only after the commit.
-//   - A message's blob is written and fsynced by its appender before the
-//     row is queued; the writer fsyncs the blobs' directories before the
+//   - A message's blob is written by its appender before the row is
+//     queued; the writer fsyncs the blobs and their directories before the
 //     COMMIT. A crash therefore leaves a committed row with its blob, or a
 //     blob with no row (collected by CollectGarbage), never a row without
 //     its blob.
