@@ -27,7 +27,7 @@ func BenchmarkAppend8Clients(b *testing.B) {
 	}{{"plain", false}, {"selected", true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			const clients = 8
-			env := imaptest.Start(b, imaptest.Options{Sync: true, Users: []string{"alice@example.org"}})
+			env := imaptest.Start(b, imaptest.Options{Sync: true, Users: []string{"alice@example.org"}, DataDir: keptDir(b)})
 			conns := make([]*client, clients)
 			for i := range conns {
 				c, err := login(env.IMAPS, "alice@example.org", imaptest.Password, nil)

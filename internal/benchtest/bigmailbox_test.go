@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -69,7 +70,41 @@ func TestMain(m *testing.M) {
 		bs.srv.Shutdown(ctx)
 		cancel()
 	}
+	if kept.root != "" {
+		os.RemoveAll(kept.root)
+	}
 	os.Exit(code)
+}
+
+// kept holds data directories that live until the test binary exits.
+var kept struct {
+	mu   sync.Mutex
+	root string
+	n    int
+}
+
+// keptDir returns a new data directory that is removed when the test
+// binary exits, not when the benchmark ends. Removing thousands of blob
+// files makes creating files in the same place slow for a while (ext4
+// skips recently freed inodes, at a cost per skipped inode), which would
+// slow the next round of the same benchmark.
+func keptDir(b *testing.B) string {
+	b.Helper()
+	kept.mu.Lock()
+	defer kept.mu.Unlock()
+	if kept.root == "" {
+		root, err := os.MkdirTemp("", "postfach-benchtest-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		kept.root = root
+	}
+	kept.n++
+	dir := filepath.Join(kept.root, strconv.Itoa(kept.n))
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	return dir
 }
 
 // bigClient logs in to the 100k server.
