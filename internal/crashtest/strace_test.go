@@ -108,15 +108,18 @@ var (
 // outlives its tracee by a moment) and parses the trace.
 func readTrace(t *testing.T, path string, pid int) []traceEvent {
 	t.Helper()
-	done := strconv.Itoa(pid) + " +++ exited with"
+	// strace pads the pid column to a width: "1844  +++ exited with 0".
+	done := regexp.MustCompile(`(?m)^` + strconv.Itoa(pid) + ` +\+\+\+ (exited with|killed by)`)
 	deadline := time.Now().Add(time.Minute)
 	for {
 		b, err := os.ReadFile(path)
-		if err == nil && strings.Contains(string(b), done) {
+		if err == nil && done.Match(b) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("strace did not record the server's exit in %s", path)
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			t.Fatalf("strace did not record the exit of the server (pid %d) within a minute; the trace ends:\n%s",
+				pid, strings.Join(lines[max(0, len(lines)-15):], "\n"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
