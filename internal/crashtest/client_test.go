@@ -95,7 +95,7 @@ func (c *client) readLine() (line, error) {
 		}
 		n, err := strconv.Atoi(m[1])
 		if err != nil || n > maxResponseLiteral {
-			return l, fmt.Errorf("literal of %s octets in %q", m[1], s)
+			return l, protocolErrorf("literal of %s octets in %q", m[1], s)
 		}
 		data := make([]byte, n)
 		if _, err := io.ReadFull(c.br, data); err != nil {
@@ -114,11 +114,21 @@ func (e *statusError) Error() string {
 	return fmt.Sprintf("%s: %s %s", e.cmd, e.status, e.text)
 }
 
-// isRefusal reports whether err is the server's answer rather than a
-// broken connection.
-func isRefusal(err error) bool {
+// protocolError is a response the client cannot make sense of.
+type protocolError struct{ msg string }
+
+func (e *protocolError) Error() string { return e.msg }
+
+func protocolErrorf(format string, args ...any) error {
+	return &protocolError{fmt.Sprintf(format, args...)}
+}
+
+// isAnswer reports whether err is the server's (refusing or malformed)
+// answer rather than a broken connection.
+func isAnswer(err error) bool {
 	var se *statusError
-	return errors.As(err, &se)
+	var pe *protocolError
+	return errors.As(err, &se) || errors.As(err, &pe)
 }
 
 // result is the outcome of one command.
@@ -168,9 +178,9 @@ func (c *client) wait(tag, cmd string) (*result, error) {
 			r.text = text
 			return r, nil
 		case strings.HasPrefix(l.text, "+"):
-			return nil, fmt.Errorf("%s: unexpected continuation %q", cmd, l.text)
+			return nil, protocolErrorf("%s: unexpected continuation %q", cmd, l.text)
 		default:
-			return nil, fmt.Errorf("%s: unexpected line %q", cmd, l.text)
+			return nil, protocolErrorf("%s: unexpected line %q", cmd, l.text)
 		}
 	}
 }
@@ -191,7 +201,7 @@ func (c *client) waitContinuation(tag, cmd string) error {
 			status, text, _ := strings.Cut(l.text[len(tag)+1:], " ")
 			return &statusError{cmd: cmd, status: status, text: text}
 		default:
-			return fmt.Errorf("%s: unexpected line %q", cmd, l.text)
+			return protocolErrorf("%s: unexpected line %q", cmd, l.text)
 		}
 	}
 }
@@ -247,7 +257,7 @@ func (c *client) appendMessages(mailbox string, items []appendItem, literalPlus 
 	}
 	uidValidity, uids, err = parseAppendUID(r.text)
 	if err == nil && len(uids) != len(items) {
-		err = fmt.Errorf("APPENDUID names %d UIDs for %d messages: %q", len(uids), len(items), r.text)
+		err = protocolErrorf("APPENDUID names %d UIDs for %d messages: %q", len(uids), len(items), r.text)
 	}
 	return uidValidity, uids, err
 }
@@ -260,7 +270,7 @@ var (
 func parseAppendUID(text string) (uint32, []uint32, error) {
 	m := appendUIDRE.FindStringSubmatch(text)
 	if m == nil {
-		return 0, nil, fmt.Errorf("no APPENDUID in %q", text)
+		return 0, nil, protocolErrorf("no APPENDUID in %q", text)
 	}
 	v, err := parseNumber(m[1])
 	if err != nil {
@@ -287,7 +297,7 @@ func parseCopyUID(text string) (uidValidity uint32, src, dst []uint32, ok bool, 
 		return 0, nil, nil, true, err
 	}
 	if len(src) != len(dst) {
-		return 0, nil, nil, true, fmt.Errorf("COPYUID with %d source and %d destination UIDs", len(src), len(dst))
+		return 0, nil, nil, true, protocolErrorf("COPYUID with %d source and %d destination UIDs", len(src), len(dst))
 	}
 	return uidValidity, src, dst, true, nil
 }
@@ -295,7 +305,7 @@ func parseCopyUID(text string) (uidValidity uint32, src, dst []uint32, ok bool, 
 func parseNumber(s string) (uint32, error) {
 	n, err := strconv.ParseUint(s, 10, 32)
 	if err != nil || n == 0 {
-		return 0, fmt.Errorf("bad number %q", s)
+		return 0, protocolErrorf("bad number %q", s)
 	}
 	return uint32(n), nil
 }
@@ -320,7 +330,7 @@ func parseUIDSet(s string) ([]uint32, error) {
 			a, b = b, a
 		}
 		if b-a > 1<<20 {
-			return nil, fmt.Errorf("uid set range %q too large", part)
+			return nil, protocolErrorf("uid set range %q too large", part)
 		}
 		for u := a; ; u++ {
 			out = append(out, u)

@@ -336,9 +336,10 @@ func observe(c *client, name string, needBody func(uint32) bool) (*observedBox, 
 	for len(want) > 0 {
 		batch := want[:min(len(want), bodyBatch)]
 		want = want[len(batch):]
-		res, err := c.do("UID FETCH " + formatUIDs(batch) + " (UID BODY.PEEK[])")
+		cmd := "UID FETCH " + formatUIDs(batch) + " (UID BODY.PEEK[])"
+		res, err := c.do(cmd)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w (a blob missing or shorter than its row says?)", cmd, err)
 		}
 		for _, l := range res.untagged {
 			f, ok, err := parseFetch(l)

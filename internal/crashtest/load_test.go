@@ -33,11 +33,11 @@ func (l *load) acked() {
 	l.firstAckOnce.Do(func() { close(l.firstAck) })
 }
 
-// broken handles a failed command: a refusal is always a problem, a broken
-// connection only before the kill.
+// broken handles a failed command: a refusal or a malformed answer is
+// always a problem, a broken connection only before the kill.
 func (l *load) broken(o *op, what string, err error) {
 	switch {
-	case isRefusal(err):
+	case isAnswer(err):
 		l.m.refused(o, err)
 	case !l.killed.Load():
 		l.m.problem("%s: connection broke before the kill: %v", what, err)

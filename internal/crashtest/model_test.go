@@ -209,11 +209,11 @@ func (m *model) begin(o *op) {
 	m.pending[o] = true
 }
 
-// refused records a NO or BAD to a command that must have succeeded. The
-// command stays in flight: reconcile accepts either outcome, so that one
-// refusal does not cascade into more reports.
+// refused records a NO or BAD, or a malformed answer, to a command that
+// must have succeeded. The command stays in flight: reconcile accepts
+// either outcome, so that one failure does not cascade into more reports.
 func (m *model) refused(o *op, err error) {
-	m.problem("%s refused: %v", o.kind, err)
+	m.problem("%s failed: %v", o.kind, err)
 }
 
 // ackAppend applies an acknowledged APPEND.
