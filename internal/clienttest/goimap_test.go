@@ -355,15 +355,17 @@ func appendOpts(i int) *imap.AppendOptions {
 	return &imap.AppendOptions{Flags: flags, Time: time.Date(2025, 1, 1+i, 12, 0, 0, 0, time.UTC)}
 }
 
+// appendOne appends one message. Close must run even when Write fails (a
+// literal the server refused): it releases the client's command lock.
 func appendOne(c *imapclient.Client, mailbox string, raw []byte, opts *imap.AppendOptions) (*imap.AppendData, error) {
 	cmd := c.Append(mailbox, int64(len(raw)), opts)
-	if _, err := cmd.Write(raw); err != nil {
-		return nil, err
+	_, werr := cmd.Write(raw)
+	cerr := cmd.Close()
+	data, err := cmd.Wait()
+	if err == nil {
+		err = errors.Join(werr, cerr)
 	}
-	if err := cmd.Close(); err != nil {
-		return nil, err
-	}
-	return cmd.Wait()
+	return data, err
 }
 
 // appendMessages appends msgs, pipelined, and returns their APPENDUID
@@ -377,11 +379,10 @@ func appendMessages(t testing.TB, c *imapclient.Client, mailbox string, msgs []*
 			o = opts(i)
 		}
 		cmd := c.Append(mailbox, int64(len(m.Raw)), o)
-		if _, err := cmd.Write(m.Raw); err != nil {
-			t.Fatalf("APPEND %d: %v", i, err)
-		}
-		if err := cmd.Close(); err != nil {
-			t.Fatalf("APPEND %d: %v", i, err)
+		_, werr := cmd.Write(m.Raw)
+		if err := errors.Join(werr, cmd.Close()); err != nil {
+			_, why := cmd.Wait()
+			t.Fatalf("APPEND %d: %v (%v)", i, err, why)
 		}
 		cmds[i] = cmd
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"postfach/internal/config"
 	"postfach/internal/imaptest"
 )
 
@@ -79,4 +80,16 @@ func TestPythonIdle(t *testing.T) {
 		}
 		t.Logf("IDLE %s push latency: %.1f ms", kind, v)
 	}
+}
+
+// TestPythonMessageSizeLimit checks, from imaplib, that an APPEND over the
+// configured limit is refused with NO [TOOBIG] before the literal, that
+// the connection goes on, and that a message of exactly the limit is
+// stored.
+func TestPythonMessageSizeLimit(t *testing.T) {
+	const limit = 1 << 20
+	env := imaptest.Start(t, imaptest.Options{Configure: func(cfg *config.Config) {
+		cfg.Limits.MaxMessageSize = limit
+	}})
+	runPython(t, "limits.py", port(t, env.IMAPS), env.CertFile(), strconv.Itoa(limit))
 }
