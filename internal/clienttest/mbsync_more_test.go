@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
 	"postfach/internal/config"
 	"postfach/internal/imaptest"
 )
@@ -102,4 +105,58 @@ func TestMbsyncPinnedCertificate(t *testing.T) {
 		}
 		t.Logf("mbsync refused: %s", strings.TrimSpace(stderr))
 	})
+}
+
+// TestMbsyncMailboxNames syncs folders whose names need quoting or
+// modified UTF-7: a space, an ampersand, a non-ASCII name made by an
+// IMAP4rev2 client, and a local folder with a space. isync 1.4 keeps the
+// names as they are on the wire, so the local directories carry modified
+// UTF-7; what matters is that every folder arrives, with its messages,
+// and that the next runs find nothing to do.
+func TestMbsyncMailboxNames(t *testing.T) {
+	env := imaptest.Start(t, imaptest.Options{})
+	s := newMbsyncSetup(t, env, mbsyncOptions{})
+	c := goLogin(t, env, "alice@example.org", nil)
+	for _, name := range []string{"Dateien & Co", "Old Projects"} {
+		mustOK(t, "CREATE "+name, c.Create(name, nil).Wait())
+		appendMessages(t, c, name, corpus(uint64(len(name)), 2), nil)
+	}
+	rev2 := goLogin(t, env, "alice@example.org", nil)
+	must[*imapclient.EnableData](t, "ENABLE")(rev2.Enable(imap.CapIMAP4rev2).Wait())
+	mustOK(t, "CREATE", rev2.Create("Reisen/Köln", nil).Wait())
+	appendMessages(t, rev2, "Reisen/Köln", corpus(99, 2), nil)
+	localDir := filepath.Join(s.mail, "Local Stuff")
+	makeMaildir(t, localDir)
+	local := corpus(77, 1)[0]
+	deliverMaildir(t, localDir, 1, local.Raw, false, "", arrival(1))
+
+	st := s.sync("first")
+	if st.Far.New != 1 || st.Near.New != 6 {
+		t.Errorf("first run: far %+v near %+v, want 1 and 6 new", st.Far, st.Near)
+	}
+	for dir, n := range map[string]int{"Dateien &- Co": 2, "Old Projects": 2, "Reisen/K&APY-ln": 2, "Local Stuff": 1} {
+		if got := readMaildir(t, filepath.Join(s.mail, dir)); len(got) != n {
+			t.Errorf("local %q has %d messages, want %d", dir, len(got), n)
+		}
+	}
+	if got, _ := serverMailbox(t, c, "Local Stuff"); got[local.MessageID].UID == 0 {
+		t.Errorf("the local folder's message is not on the server: %v", got)
+	}
+	// The parent of Reisen/Köln exists on the server (CREATE made it), so
+	// the second run creates it locally; after that, nothing changes.
+	s.sync("second")
+	before, beforeLocal := serverState(t, env), treeSnapshot(t, s.dir)
+	if st := s.sync("third"); st.Far != (mbsyncCounts{}) || st.Near != (mbsyncCounts{}) {
+		t.Errorf("third run: far %+v near %+v", st.Far, st.Near)
+	}
+	if d := diffStates(before, serverState(t, env)); len(d) > 0 {
+		t.Errorf("third run changed the server:\n%s", strings.Join(d, "\n"))
+	}
+	if d := diffStates(beforeLocal, treeSnapshot(t, s.dir)); len(d) > 0 {
+		t.Errorf("third run changed the Maildirs:\n%s", strings.Join(d, "\n"))
+	}
+	want := []string{"INBOX", "Archive", "Dateien & Co", "Drafts", "Junk", "Local Stuff", "Old Projects", "Reisen", "Reisen/Köln", "Sent", "Trash"}
+	if got := listNames(t, c, "", "*", nil); !equalSets(got, want) {
+		t.Errorf("server folders %q, want %q", got, want)
+	}
 }
