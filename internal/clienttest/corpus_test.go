@@ -4,10 +4,16 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"maps"
 	"math/rand/v2"
 	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
+	"net/mail"
+	"slices"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -313,7 +319,7 @@ func leaf(typ, sub string, params map[string]string, enc string, decoded []byte)
 func (p *corpusPart) headers() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Content-Type: %s/%s", p.Type, p.Subtype)
-	for _, k := range sortedKeys(p.Params) {
+	for _, k := range slices.Sorted(maps.Keys(p.Params)) {
 		v := p.Params[k]
 		if strings.ContainsAny(v, " ()<>@,;:\\\"/[]?=") {
 			v = `"` + v + `"`
@@ -356,15 +362,90 @@ func (m *corpusMessage) multipart(h *bytes.Buffer, sub string, parts []corpusPar
 	m.Parts = parts
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
+// TestCorpus checks the generator against Go's own mail parsers, so that
+// the expectations the client tests compare the server with are right:
+// messages are deterministic and distinct, and each part decodes, with
+// net/mail and mime/multipart, to what the corpus says.
+func TestCorpus(t *testing.T) {
+	a, b := corpus(42, 60), corpus(42, 60)
+	ids := map[string]bool{}
+	kinds := map[string]bool{}
+	for i, m := range a {
+		if !bytes.Equal(m.Raw, b[i].Raw) {
+			t.Fatalf("message %d differs between two runs with the same seed", i)
+		}
+		if ids[m.MessageID] {
+			t.Fatalf("Message-ID %s twice", m.MessageID)
+		}
+		ids[m.MessageID] = true
+		msg, err := mail.ReadMessage(bytes.NewReader(m.Raw))
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		dec := new(mime.WordDecoder)
+		if subj, err := dec.DecodeHeader(msg.Header.Get("Subject")); err != nil || subj != m.Subject {
+			t.Errorf("message %d: subject %q (%v), want %q", i, subj, err, m.Subject)
+		}
+		if from, err := msg.Header.AddressList("From"); err != nil || len(from) != 1 || from[0].Address != m.From.addr() || from[0].Name != m.From.Name {
+			t.Errorf("message %d: From %v (%v), want %v", i, from, err, m.From)
+		}
+		if d, err := msg.Header.Date(); err != nil || !d.Equal(m.Date) {
+			t.Errorf("message %d: Date %v (%v), want %v", i, d, err, m.Date)
+		}
+		mediaType, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		kinds[mediaType] = true
+		if m.Parts[0].Path == nil {
+			checkCorpusPart(t, fmt.Sprint(i), msg.Header.Get("Content-Transfer-Encoding"), msg.Body, &m.Parts[0])
+			continue
+		}
+		mr := multipart.NewReader(msg.Body, params["boundary"])
+		for j := range m.Parts {
+			p, err := mr.NextRawPart()
+			if err != nil {
+				t.Fatalf("message %d part %d: %v", i, j+1, err)
+			}
+			kinds[p.Header.Get("Content-Type")[:strings.IndexAny(p.Header.Get("Content-Type")+";", ";")]] = true
+			checkCorpusPart(t, fmt.Sprintf("%d.%d", i, j+1), p.Header.Get("Content-Transfer-Encoding"), p, &m.Parts[j])
+		}
+		if _, err := mr.NextRawPart(); err != io.EOF {
+			t.Errorf("message %d: more parts than the corpus lists", i)
+		}
+		if !bytes.Contains(m.Raw, []byte(m.Keyword+"\r\n")) {
+			t.Errorf("message %d lacks its keyword", i)
 		}
 	}
-	return keys
+	for _, k := range []string{"text/plain", "multipart/alternative", "multipart/mixed", "text/html", "application/pdf", "image/png", "message/rfc822"} {
+		if !kinds[k] {
+			t.Errorf("no %s in 60 messages", k)
+		}
+	}
+}
+
+func checkCorpusPart(t *testing.T, where, cte string, r io.Reader, p *corpusPart) {
+	t.Helper()
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// multipart.Reader leaves out the CRLF before the delimiter; a part
+	// that ends in a line break keeps one.
+	if !bytes.Equal(raw, p.Encoded) && !bytes.Equal(append(raw, "\r\n"...), p.Encoded) {
+		t.Errorf("part %s: encoded body differs", where)
+		return
+	}
+	var dec []byte
+	switch strings.ToLower(cte) {
+	case "base64":
+		dec, err = io.ReadAll(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(bytes.ReplaceAll(p.Encoded, []byte("\r\n"), nil))))
+	case "quoted-printable":
+		dec, err = io.ReadAll(quotedprintable.NewReader(bytes.NewReader(p.Encoded)))
+	default:
+		dec = p.Encoded
+	}
+	if err != nil || !bytes.Equal(dec, p.Decoded) {
+		t.Errorf("part %s (%s): decodes to %d bytes (%v), want %d", where, cte, len(dec), err, len(p.Decoded))
+	}
 }
