@@ -100,7 +100,7 @@ func (s *Store) RemoveDomain(ctx context.Context, name string) error {
 
 // Domains implements store.Store.
 func (s *Store) Domains(ctx context.Context) ([]store.Domain, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT name, created FROM domains ORDER BY name`)
+	rows, err := s.rd().QueryContext(ctx, `SELECT name, created FROM domains ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +249,7 @@ func (s *Store) Accounts(ctx context.Context, domain string) ([]store.Account, e
 		}
 		q, args = `SELECT `+accountCols+` WHERE d.name = ? ORDER BY a.address`, []any{d}
 	}
-	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	rows, err := s.rd().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +271,7 @@ func (s *Store) AccountByAddress(ctx context.Context, address string) (store.Acc
 	if err != nil {
 		return store.Account{}, fmt.Errorf("%w: account %s", store.ErrNotFound, address)
 	}
-	a, err := scanAccount(s.rdb.QueryRowContext(ctx, `SELECT `+accountCols+` WHERE a.address = ?`, addr))
+	a, err := scanAccount(s.rd().QueryRowContext(ctx, `SELECT `+accountCols+` WHERE a.address = ?`, addr))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Account{}, fmt.Errorf("%w: account %s", store.ErrNotFound, addr)
 	}

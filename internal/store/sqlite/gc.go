@@ -37,7 +37,7 @@ func (s *Store) CollectGarbage(ctx context.Context, lock *DirLock, opts GCOption
 	}
 	// Files of deleted rows first: their rows are committed gone.
 	var trash []string
-	rows, err := s.rdb.QueryContext(ctx, `SELECT name FROM blob_trash`)
+	rows, err := s.rd().QueryContext(ctx, `SELECT name FROM blob_trash`)
 	if err != nil {
 		return st, err
 	}
@@ -79,7 +79,7 @@ func (s *Store) CollectGarbage(ctx context.Context, lock *DirLock, opts GCOption
 	var orphans []string
 	err = s.blobs.Walk(ctx, func(name string, mod time.Time) error {
 		var one int
-		err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM blobs WHERE name = ?`, name).Scan(&one)
+		err := s.rd().QueryRowContext(ctx, `SELECT 1 FROM blobs WHERE name = ?`, name).Scan(&one)
 		if err == nil {
 			return nil
 		}

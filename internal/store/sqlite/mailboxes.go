@@ -155,7 +155,7 @@ func (m *mail) mailboxesEvent() notify.Event {
 
 // Mailboxes implements store.Mail.
 func (m *mail) Mailboxes(ctx context.Context) ([]store.Mailbox, error) {
-	rows, err := m.s.rdb.QueryContext(ctx, `SELECT `+mailboxCols+` WHERE m.account_id = ? ORDER BY m.name`, m.acct)
+	rows, err := m.s.rd().QueryContext(ctx, `SELECT `+mailboxCols+` WHERE m.account_id = ? ORDER BY m.name`, m.acct)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func (m *mail) Mailbox(ctx context.Context, name string) (store.Mailbox, error) 
 	if err != nil {
 		return store.Mailbox{}, fmt.Errorf("%w: mailbox %q", store.ErrNotFound, name)
 	}
-	r, err := scanMailbox(m.s.rdb.QueryRowContext(ctx, `SELECT `+mailboxCols+` WHERE m.account_id = ? AND m.name = ?`, m.acct, clean))
+	r, err := scanMailbox(m.s.rd().QueryRowContext(ctx, `SELECT `+mailboxCols+` WHERE m.account_id = ? AND m.name = ?`, m.acct, clean))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Mailbox{}, fmt.Errorf("%w: mailbox %s", store.ErrNotFound, clean)
 	}
@@ -386,7 +386,7 @@ func (m *mail) Subscribe(ctx context.Context, name string, subscribed bool) erro
 
 // Subscriptions implements store.Mail.
 func (m *mail) Subscriptions(ctx context.Context) ([]string, error) {
-	rows, err := m.s.rdb.QueryContext(ctx, `SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name`, m.acct)
+	rows, err := m.s.rd().QueryContext(ctx, `SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name`, m.acct)
 	if err != nil {
 		return nil, err
 	}
@@ -406,7 +406,7 @@ func (m *mail) Subscriptions(ctx context.Context) ([]string, error) {
 // the count of unclaimed recent messages (an index range).
 func (m *mail) Status(ctx context.Context, id store.MailboxID) (store.MailboxStatus, error) {
 	var st store.MailboxStatus
-	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
+	err := m.s.readTx(ctx, func(tx reader) error {
 		mb, err := m.mailboxByID(ctx, tx, id)
 		if err != nil {
 			return err

@@ -43,7 +43,7 @@ func splitKeywords(s string) []string {
 // Snapshot implements store.Mail, in one read transaction.
 func (m *mail) Snapshot(ctx context.Context, id store.MailboxID) (store.Snapshot, error) {
 	var snap store.Snapshot
-	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
+	err := m.s.readTx(ctx, func(tx reader) error {
 		mb, err := m.mailboxByID(ctx, tx, id)
 		if err != nil {
 			return err
@@ -67,7 +67,7 @@ func (m *mail) Snapshot(ctx context.Context, id store.MailboxID) (store.Snapshot
 
 // readUIDs reads a mailbox's UIDs in one go: SQLite joins them into one
 // string, which costs far less than a row per UID through database/sql.
-func readUIDs(ctx context.Context, tx *sql.Tx, id store.MailboxID, hint uint32) ([]store.UID, error) {
+func readUIDs(ctx context.Context, tx reader, id store.MailboxID, hint uint32) ([]store.UID, error) {
 	var joined sql.NullString
 	// group_concat follows the order of the subquery, which walks the
 	// (mailbox_id, uid) index.
@@ -108,7 +108,7 @@ func parseUIDList(s string, hint uint32) ([]store.UID, error) {
 	return uids, nil
 }
 
-func mailboxKeywords(ctx context.Context, tx *sql.Tx, id store.MailboxID) ([]string, error) {
+func mailboxKeywords(ctx context.Context, tx reader, id store.MailboxID) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT keyword FROM mailbox_keywords WHERE mailbox_id = ?`, id)
 	if err != nil {
 		return nil, err
@@ -165,7 +165,7 @@ func (m *mail) ClaimRecent(ctx context.Context, id store.MailboxID) ([]store.UID
 // index: the cost is that of the changes, not of the mailbox.
 func (m *mail) Changes(ctx context.Context, id store.MailboxID, since store.ModSeq) (store.ChangeSet, error) {
 	var cs store.ChangeSet
-	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
+	err := m.s.readTx(ctx, func(tx reader) error {
 		mb, err := m.mailboxByID(ctx, tx, id)
 		if err != nil {
 			return err
@@ -223,7 +223,7 @@ func uidSpans(set store.UIDSet) (spans store.UIDSet, filter bool) {
 // Messages implements store.Mail.
 func (m *mail) Messages(ctx context.Context, id store.MailboxID, uids store.UIDSet, opts store.FetchOptions) ([]store.Message, error) {
 	var out []store.Message
-	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
+	err := m.s.readTx(ctx, func(tx reader) error {
 		if _, err := m.mailboxByID(ctx, tx, id); err != nil {
 			return err
 		}
@@ -279,7 +279,7 @@ func (m *mail) OpenBody(ctx context.Context, msg *store.Message) (store.Body, er
 		return nil, fmt.Errorf("%w: blob %q", store.ErrNotFound, msg.Blob)
 	}
 	var name string
-	err = m.s.rdb.QueryRowContext(ctx, `SELECT b.name FROM blobs b WHERE b.id = ? AND EXISTS (
+	err = m.s.rd().QueryRowContext(ctx, `SELECT b.name FROM blobs b WHERE b.id = ? AND EXISTS (
 		SELECT 1 FROM messages m JOIN mailboxes x ON x.id = m.mailbox_id WHERE m.blob_id = b.id AND x.account_id = ?)`, id, m.acct).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: blob %s", store.ErrNotFound, msg.Blob)

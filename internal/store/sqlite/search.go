@@ -171,7 +171,7 @@ func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCr
 	}
 	f := translate(c)
 	var out []store.UID
-	err = m.s.readTx(ctx, func(tx *sql.Tx) error {
+	err = m.s.readTx(ctx, func(tx reader) error {
 		if _, err := m.mailboxByID(ctx, tx, id); err != nil {
 			return err
 		}
@@ -238,7 +238,7 @@ func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCr
 type content struct {
 	s       *Store
 	ctx     context.Context
-	tx      *sql.Tx
+	tx      reader
 	name    string
 	blobID  string
 	headers [len(indexedHeaders)]sql.NullString

@@ -74,14 +74,16 @@ type Options struct {
 
 // Store is the embedded store. It implements store.Store.
 type Store struct {
-	dir   string
-	rdb   *sql.DB // read-only pool
-	wdb   *sql.DB // the writer's one connection
-	cdb   *sql.DB // the checkpointer's one connection
-	blobs *blob.Dir
-	hub   *notify.Hub
-	log   *slog.Logger
-	now   func() time.Time
+	dir string
+	rdb *sql.DB // read-only pool
+	// rstmts keeps rdb's queries prepared; read through rd() or readTx.
+	rstmts *readStmts
+	wdb    *sql.DB // the writer's one connection
+	cdb    *sql.DB // the checkpointer's one connection
+	blobs  *blob.Dir
+	hub    *notify.Hub
+	log    *slog.Logger
+	now    func() time.Time
 
 	w  *writer
 	cp *checkpointer
@@ -171,6 +173,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.rdb.SetMaxIdleConns(opts.ReadConns)
 	s.rdb.SetConnMaxIdleTime(0)
 	s.rdb.SetConnMaxLifetime(0)
+	s.rstmts = newReadStmts(s.rdb)
 
 	s.blobs, err = blob.OpenDir(filepath.Join(opts.Dir, BlobDirName), blob.DirOptions{FS: opts.FS, NoSync: opts.NoSync, Now: opts.Now})
 	if err != nil {
@@ -201,6 +204,7 @@ func (s *Store) Close() error {
 	if e := s.wdb.Close(); err == nil {
 		err = e
 	}
+	s.rstmts.close()
 	if e := s.rdb.Close(); err == nil {
 		err = e
 	}
@@ -221,13 +225,13 @@ func (s *Store) publish(events []notify.Event) {
 }
 
 // readTx runs fn in a read transaction: one consistent snapshot.
-func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) readTx(ctx context.Context, fn func(tx reader) error) error {
 	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("sqlite: begin read: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(tx)
+	return fn(reader{s: s, tx: tx})
 }
 
 // unix converts a stored time.

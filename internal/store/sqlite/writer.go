@@ -134,7 +134,7 @@ func (w *writer) runBatch(batch []*op) {
 			o.err <- err
 		}
 	}
-	if _, err := w.conn.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
+	if _, err := w.exec("BEGIN IMMEDIATE"); err != nil {
 		fail(fmt.Errorf("sqlite: begin: %w", err))
 		return
 	}
@@ -149,7 +149,7 @@ func (w *writer) runBatch(batch []*op) {
 			errs[i] = err
 			continue
 		}
-		if _, err := w.conn.ExecContext(bg, "SAVEPOINT op"); err != nil {
+		if _, err := w.exec("SAVEPOINT op"); err != nil {
 			w.rollback()
 			fail(fmt.Errorf("sqlite: savepoint: %w", err))
 			return
@@ -158,7 +158,7 @@ func (w *writer) runBatch(batch []*op) {
 		err := runOp(o.fn, t)
 		if err != nil {
 			errs[i] = err
-			if _, rerr := w.conn.ExecContext(bg, "ROLLBACK TO op"); rerr != nil {
+			if _, rerr := w.exec("ROLLBACK TO op"); rerr != nil {
 				w.rollback()
 				fail(fmt.Errorf("sqlite: rollback to savepoint after %v: %w", err, rerr))
 				return
@@ -167,7 +167,7 @@ func (w *writer) runBatch(batch []*op) {
 			events = append(events, t.events...)
 			trash = append(trash, t.trash...)
 		}
-		if _, err := w.conn.ExecContext(bg, "RELEASE op"); err != nil {
+		if _, err := w.exec("RELEASE op"); err != nil {
 			w.rollback()
 			fail(fmt.Errorf("sqlite: release savepoint: %w", err))
 			return
@@ -180,7 +180,7 @@ func (w *writer) runBatch(batch []*op) {
 		}
 		return
 	}
-	if _, err := w.conn.ExecContext(bg, "COMMIT"); err != nil {
+	if _, err := w.exec("COMMIT"); err != nil {
 		w.rollback()
 		err = fmt.Errorf("%w: %w", errUncertain, err)
 		for _, o := range batch {
