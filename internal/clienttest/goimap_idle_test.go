@@ -22,9 +22,11 @@ type pushed struct {
 
 func (p pushed) String() string { return fmt.Sprintf("%s %d %v", p.kind, p.num, p.flags) }
 
-// pushRecorder collects unilateral data through go-imap's handler.
+// pushRecorder collects unilateral data through go-imap's handler. The
+// handler runs on the client's reader goroutine, so the channel must never
+// fill: it holds more than any test pushes.
 func pushRecorder() (*imapclient.UnilateralDataHandler, <-chan pushed) {
-	ch := make(chan pushed, 256)
+	ch := make(chan pushed, 100000)
 	h := &imapclient.UnilateralDataHandler{
 		Expunge: func(seq uint32) { ch <- pushed{kind: "EXPUNGE", num: seq, at: time.Now()} },
 		Mailbox: func(d *imapclient.UnilateralDataMailbox) {

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +159,71 @@ func TestMbsyncMailboxNames(t *testing.T) {
 	want := []string{"INBOX", "Archive", "Dateien & Co", "Drafts", "Junk", "Local Stuff", "Old Projects", "Reisen", "Reisen/Köln", "Sent", "Trash"}
 	if got := listNames(t, c, "", "*", nil); !equalSets(got, want) {
 		t.Errorf("server folders %q, want %q", got, want)
+	}
+}
+
+// TestMbsyncWithIdleClient keeps a go-imap client in IDLE on INBOX while
+// mbsync uploads 300 messages and, after another client flags every
+// message, downloads the flag changes: the idling client must be told of
+// each new message and each change, and its view must end up equal to
+// the mailbox.
+func TestMbsyncWithIdleClient(t *testing.T) {
+	env := imaptest.Start(t, imaptest.Options{})
+	s := newMbsyncSetup(t, env, mbsyncOptions{})
+	c := goLogin(t, env, "alice@example.org", nil)
+	appendMessages(t, c, "INBOX", corpus(6006, 100), nil)
+	h, pushes := pushRecorder()
+	idler := goLogin(t, env, "alice@example.org", h)
+	must[*imap.SelectData](t, "SELECT")(idler.Select("INBOX", nil).Wait())
+	idle, err := idler.Idle()
+	if err != nil {
+		t.Fatalf("IDLE: %v", err)
+	}
+	for j, m := range corpus(7007, 300) {
+		deliverMaildir(t, s.inbox, j, m.Raw, j%2 == 0, "S", arrival(j))
+	}
+	if st := s.sync("upload while a client idles"); st.Far.New != 300 || st.Near.New != 100 {
+		t.Errorf("first run: far %+v near %+v", st.Far, st.Near)
+	}
+	must[*imap.SelectData](t, "SELECT")(c.Select("INBOX", nil).Wait())
+	mustOK(t, "STORE", c.Store(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagFlagged}}, nil).Close())
+	if st := s.sync("flag changes while a client idles"); st.Near.Flags != 400 {
+		t.Errorf("second run: near %+v, want 400 flag changes", st.Near)
+	}
+	mustOK(t, "DONE", idle.Close())
+	mustOK(t, "IDLE", idle.Wait())
+	mustOK(t, "NOOP", idler.Noop().Wait())
+
+	var exists, fetches int
+	var last uint32
+	flagged := map[uint32]bool{}
+	for len(pushes) > 0 {
+		p := <-pushes
+		switch p.kind {
+		case "EXISTS":
+			exists++
+			last = p.num
+		case "FETCH":
+			fetches++
+			if slices.Contains(p.flags, imap.FlagFlagged) {
+				flagged[p.num] = true
+			}
+		case "EXPUNGE":
+			t.Errorf("EXPUNGE %d pushed, but nothing was expunged", p.num)
+		}
+	}
+	t.Logf("the idling client got %d EXISTS (last %d) and %d FETCH", exists, last, fetches)
+	if exists == 0 || last != 400 || len(flagged) != 400 {
+		t.Errorf("pushed: %d EXISTS, last %d; %d messages reported flagged; want up to 400 and 400", exists, last, len(flagged))
+	}
+	bufs := must[[]*imapclient.FetchMessageBuffer](t, "FETCH")(idler.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true}).Collect())
+	uids := must[*imap.SearchData](t, "UID SEARCH")(idler.UIDSearch(&imap.SearchCriteria{}, nil).Wait()).AllUIDs()
+	if len(bufs) != 400 || len(uids) != 400 || idler.Mailbox().NumMessages != 400 {
+		t.Fatalf("the idling client sees %d messages (counts %d), UID SEARCH %d; want 400", len(bufs), idler.Mailbox().NumMessages, len(uids))
+	}
+	for i, b := range bufs {
+		if b.SeqNum != uint32(i+1) || b.UID != uids[i] || !slices.Contains(b.Flags, imap.FlagFlagged) {
+			t.Fatalf("message %d: seq %d UID %d flags %v; UID SEARCH says %d", i+1, b.SeqNum, b.UID, b.Flags, uids[i])
+		}
 	}
 }
