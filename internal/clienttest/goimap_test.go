@@ -104,6 +104,7 @@ func goClient(t testing.TB, env *imaptest.Env, mode dialMode, h *imapclient.Unil
 	return c
 }
 
+// goLogin connects over implicit TLS and logs in as user.
 func goLogin(t testing.TB, env *imaptest.Env, user string, h *imapclient.UnilateralDataHandler) *imapclient.Client {
 	t.Helper()
 	c := goClient(t, env, implicitTLS, h)
@@ -113,6 +114,8 @@ func goLogin(t testing.TB, env *imaptest.Env, user string, h *imapclient.Unilate
 	return c
 }
 
+// must unwraps a (value, error) result, failing the test on an error:
+// must[T](t, "what")(cmd.Wait()).
 func must[T any](t testing.TB, what string) func(T, error) T {
 	return func(v T, err error) T {
 		t.Helper()
@@ -123,6 +126,7 @@ func must[T any](t testing.TB, what string) func(T, error) T {
 	}
 }
 
+// mustOK fails the test on an error.
 func mustOK(t testing.TB, what string, err error) {
 	t.Helper()
 	if err != nil {
@@ -130,6 +134,7 @@ func mustOK(t testing.TB, what string, err error) {
 	}
 }
 
+// imapCode is the response code of a NO or BAD, or "".
 func imapCode(err error) imap.ResponseCode {
 	var ie *imap.Error
 	if errors.As(err, &ie) {
