@@ -187,7 +187,16 @@ func TestModifiedUTF7Names(t *testing.T) {
 		t.Fatalf("rev1 LIST: %s", r)
 	}
 	c.Expect("CREATE Bad&Jjo", "NO")
-	c.Expect("CREATE \"8bit\xc3\xbc\"", "NO")
+	// Raw UTF-8 from an IMAP4rev1 client is unambiguous (modified UTF-7
+	// has no 8-bit octets) and accepted, as go-imap sends it; it is
+	// listed back in modified UTF-7. Invalid UTF-8 is refused.
+	c.MustOK("CREATE \"8bit\xc3\xbc\"")
+	if r := c.MustOK(`LIST "" "8bit*"`); !r.Has(`"/" 8bit&APw-`) {
+		t.Fatalf("rev1 LIST of a UTF-8 name: %s", r)
+	}
+	if r := c.Do("CREATE \"8bit\xff\""); r.Status == "OK" {
+		t.Fatalf("CREATE with invalid UTF-8: %s", r)
+	}
 	c2 := imaptest.Login(t, env, "alice@example.org")
 	c2.MustOK("ENABLE IMAP4rev2")
 	r = c2.MustOK(`LIST "" "Entw*"`)

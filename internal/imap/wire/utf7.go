@@ -2,6 +2,7 @@ package wire
 
 import (
 	"errors"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -184,6 +185,25 @@ func DecodeMailbox(name string, utf8 bool) (string, error) {
 		}
 		return name, nil
 	}
-	// Modified UTF-7 has no 8-bit octets: DecodeMailboxUTF7 refuses them.
+	// Modified UTF-7 has no 8-bit octets, so a name with any is not
+	// meant as UTF-7. Some IMAP4rev1 clients (go-imap, and so aerc) send
+	// UTF-8 once the server offers IMAP4rev2; valid UTF-8 is unambiguous,
+	// so it is taken as it is. A name that mixes both ("&" sequences and
+	// 8-bit octets) is refused.
+	if hasHighBit(name) {
+		if !validUTF8(name) || strings.Contains(name, "&") {
+			return "", ErrInvalidUTF8
+		}
+		return name, nil
+	}
 	return DecodeMailboxUTF7(name)
+}
+
+func hasHighBit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return true
+		}
+	}
+	return false
 }

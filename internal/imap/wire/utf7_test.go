@@ -86,7 +86,9 @@ func TestDecodeMailbox(t *testing.T) {
 		{"Entw&APw-rfe", false, "Entwürfe", false},
 		{"Entw&APw-rfe", true, "Entw&APw-rfe", false}, // UTF-8 mode takes names as they are
 		{"Entwürfe", true, "Entwürfe", false},
-		{"Entwürfe", false, "", true}, // 8-bit octets from an IMAP4rev1 client
+		{"Entwürfe", false, "Entwürfe", false},   // UTF-8 from an IMAP4rev1 client: unambiguous
+		{"Entw&APw-rf\xc3\xa9", false, "", true}, // UTF-7 and UTF-8 mixed
+		{"bad\xff", false, "", true},
 		{"bad\xff", true, "", true},
 		{"&AGE-&AGI-", false, "", true},
 		{"Tom & Jerry", true, "Tom & Jerry", false},
