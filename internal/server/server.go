@@ -78,7 +78,13 @@ type Server struct {
 	TLS    *tls.Config
 	certFP string // SHA-256 of the certificate, shown for self-signed ones
 
-	limiter   *connLimiter
+	limiter *connLimiter
+	// sessions is the context of every connection. It is not the context
+	// Start got: SIGTERM cancels that one, while sessions must still
+	// finish the command they run. Shutdown ends it last.
+	sessions    context.Context
+	endSessions context.CancelFunc
+
 	mu        sync.Mutex
 	listeners map[string]net.Listener
 	wg        sync.WaitGroup
@@ -94,6 +100,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		opts.Out = io.Discard
 	}
 	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, Hub: notify.NewHub(), listeners: map[string]net.Listener{}}
+	s.sessions, s.endSessions = context.WithCancel(context.Background())
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
@@ -193,7 +200,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.mu.Unlock()
 		s.log.Info("listening", "listener", l.Name, "addr", ln.Addr().String(), "implicit_tls", l.ImplicitTLS)
 		s.wg.Add(1)
-		go s.accept(ctx, l, ln)
+		go s.accept(l, ln)
 	}
 	s.printSettings()
 	return nil
@@ -209,7 +216,7 @@ func (s *Server) Addr(name string) net.Addr {
 	return nil
 }
 
-func (s *Server) accept(ctx context.Context, l config.Listener, ln net.Listener) {
+func (s *Server) accept(l config.Listener, ln net.Listener) {
 	defer s.wg.Done()
 	var delay time.Duration
 	for {
@@ -239,9 +246,9 @@ func (s *Server) accept(ctx context.Context, l config.Listener, ln net.Listener)
 			defer release()
 			switch l.Name {
 			case "imap":
-				s.IMAP.ServeConn(ctx, conn, false)
+				s.IMAP.ServeConn(s.sessions, conn, false)
 			case "imaps":
-				s.IMAP.ServeConn(ctx, conn, true)
+				s.IMAP.ServeConn(s.sessions, conn, true)
 			default:
 				conn.Close()
 			}
@@ -262,6 +269,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeListeners()
 	s.wg.Wait()
 	err := s.IMAP.Shutdown(ctx)
+	s.endSessions()
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}
@@ -270,6 +278,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Close releases the store and the data directory lock.
 func (s *Server) Close() error {
+	s.endSessions()
 	var err error
 	if s.Store != nil {
 		err = s.Store.Close()
