@@ -415,7 +415,7 @@ func (m *mail) Status(ctx context.Context, id store.MailboxID) (store.MailboxSta
 			Messages: mb.messages, Unseen: mb.unseen, Deleted: mb.deleted, Size: mb.size,
 			UIDNext: mb.UIDNext, UIDValidity: mb.UIDValidity, HighestModSeq: mb.HighestModSeq,
 		}
-		return tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE mailbox_id = ? AND uid >= ?`, id, mb.recentUID).Scan(&st.Recent)
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE mailbox_id = ? AND uid >= ?`, id, m.s.recent.watermark(mb)).Scan(&st.Recent)
 	})
 	return st, err
 }

@@ -60,7 +60,7 @@ func (m *mail) Snapshot(ctx context.Context, id store.MailboxID) (store.Snapshot
 			return err
 		}
 		snap.FirstUnseen = store.UID(first.Int64)
-		return tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE mailbox_id = ? AND uid >= ?`, id, mb.recentUID).Scan(&snap.Recent)
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE mailbox_id = ? AND uid >= ?`, id, m.s.recent.watermark(mb)).Scan(&snap.Recent)
 	})
 	return snap, err
 }
@@ -124,41 +124,6 @@ func mailboxKeywords(ctx context.Context, tx reader, id store.MailboxID) ([]stri
 	}
 	store.SortKeywords(out)
 	return out, rows.Err()
-}
-
-// ClaimRecent implements store.Mail: it moves the mailbox's \Recent
-// watermark to UIDNEXT.
-func (m *mail) ClaimRecent(ctx context.Context, id store.MailboxID) ([]store.UID, error) {
-	var uids []store.UID
-	err := m.s.w.do(ctx, nil, func(t *wtx) error {
-		uids = nil
-		mb, err := t.mailbox(m.acct, id)
-		if err != nil {
-			return err
-		}
-		if mb.recentUID >= mb.UIDNext {
-			return nil
-		}
-		rows, err := t.query(`SELECT uid FROM messages WHERE mailbox_id = ? AND uid >= ? ORDER BY uid`, id, mb.recentUID)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var u store.UID
-			if err := rows.Scan(&u); err != nil {
-				rows.Close()
-				return err
-			}
-			uids = append(uids, u)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		_, err = t.exec(`UPDATE mailboxes SET recent_uid = uidnext WHERE id = ?`, id)
-		return err
-	})
-	return uids, err
 }
 
 // Changes implements store.Mail. Both queries walk a (mailbox_id, modseq)

@@ -24,6 +24,9 @@
 //     directory lock (LockDataDir) may collect garbage.
 //   - Every query of a Mail method is confined to the account: a mailbox id
 //     of another account is ErrNotFound.
+//   - \Recent is claimed in memory and persisted later (recent.go): only
+//     the process that serves sessions claims, and that is the one holding
+//     the data directory lock.
 package sqlite
 
 import (
@@ -85,8 +88,9 @@ type Store struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	w  *writer
-	cp *checkpointer
+	w      *writer
+	cp     *checkpointer
+	recent *recentClaims
 }
 
 var _ store.Store = (*Store)(nil)
@@ -120,7 +124,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Store{dir: opts.Dir, hub: opts.Hub, log: opts.Logger, now: opts.Now}
+	s := &Store{dir: opts.Dir, hub: opts.Hub, log: opts.Logger, now: opts.Now, recent: newRecentClaims()}
 
 	sync := "FULL"
 	if opts.NoSync {

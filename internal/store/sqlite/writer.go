@@ -76,6 +76,24 @@ func (w *writer) do(ctx context.Context, blobs []string, fn func(w *wtx) error) 
 	return <-o.err
 }
 
+// doAsync queues fn and returns at once: for writes whose callers need not
+// wait, whose failure leaves nothing wrong but is logged. After close it
+// does nothing.
+func (w *writer) doAsync(fn func(w *wtx) error) {
+	o := &op{ctx: bg, err: make(chan error, 1), fn: func(t *wtx) error {
+		err := fn(t)
+		if err != nil {
+			w.s.log.Warn("sqlite: background write failed", "err", err)
+		}
+		return err
+	}}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if !w.closed {
+		w.ops <- o
+	}
+}
+
 func (w *writer) close() error {
 	w.mu.Lock()
 	if w.closed {
