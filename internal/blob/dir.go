@@ -25,6 +25,9 @@ type Dir struct {
 
 	mu    sync.Mutex
 	ready map[string]bool // day directories created and made durable
+
+	// bufs keeps the writers' buffers for the next blob.
+	bufs sync.Pool // *bufio.Writer
 }
 
 // DirOptions tune a Dir.
@@ -177,7 +180,12 @@ func (d *Dir) Create(ctx context.Context) (Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob: creating %s: %w", name, err)
 	}
-	return &writer{d: d, name: name, path: p, f: f, bw: bufio.NewWriterSize(f, 64<<10)}, nil
+	bw, ok := d.bufs.Get().(*bufio.Writer)
+	if !ok {
+		bw = bufio.NewWriterSize(nil, 64<<10)
+	}
+	bw.Reset(f)
+	return &writer{d: d, name: name, path: p, f: f, bw: bw}, nil
 }
 
 type writer struct {
@@ -218,6 +226,7 @@ func (w *writer) Commit() error {
 			err = fmt.Errorf("blob: writing %s: %w", w.name, err)
 		}
 	}
+	w.release()
 	if cerr := w.f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("blob: closing %s: %w", w.name, cerr)
 	}
@@ -230,11 +239,21 @@ func (w *writer) Commit() error {
 	return nil
 }
 
+// release returns the buffer for the next blob; the writer is done.
+func (w *writer) release() {
+	if w.bw != nil {
+		w.bw.Reset(nil)
+		w.d.bufs.Put(w.bw)
+		w.bw = nil
+	}
+}
+
 func (w *writer) Abort() error {
 	if w.done {
 		return nil
 	}
 	w.done = true
+	w.release()
 	w.f.Close()
 	if err := w.d.fs.Remove(w.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("blob: removing %s: %w", w.name, err)
