@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,13 +21,22 @@ import (
 type crlfReader struct {
 	r      io.Reader
 	buf    []byte
-	out    []byte // pending output
+	outBuf []byte // 2*len(buf): room for a buffer of nothing but LFs
+	out    []byte // pending output, within outBuf
 	prevCR bool
 	err    error
 }
 
 func newCRLFReader(r io.Reader) *crlfReader {
-	return &crlfReader{r: r, buf: make([]byte, 32<<10)}
+	c := &crlfReader{buf: make([]byte, 16<<10)}
+	c.outBuf = make([]byte, 0, 2*len(c.buf))
+	c.reset(r)
+	return c
+}
+
+// reset starts over on r, keeping the buffers.
+func (c *crlfReader) reset(r io.Reader) {
+	c.r, c.out, c.prevCR, c.err = r, nil, false, nil
 }
 
 func (c *crlfReader) Read(p []byte) (int, error) {
@@ -35,14 +46,29 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 		}
 		n, err := c.r.Read(c.buf)
 		c.err = err
-		c.out = c.out[:0]
-		for _, b := range c.buf[:n] {
-			if b == '\n' && !c.prevCR {
-				c.out = append(c.out, '\r')
+		// Copy up to each LF, and add the CR it lacks: most messages have
+		// CRLF already, and go through in a few copies.
+		src, out := c.buf[:n], c.outBuf[:0]
+		for len(src) > 0 {
+			i := bytes.IndexByte(src, '\n')
+			if i < 0 {
+				out = append(out, src...)
+				c.prevCR = src[len(src)-1] == '\r'
+				break
 			}
-			c.out = append(c.out, b)
-			c.prevCR = b == '\r'
+			cr := c.prevCR
+			if i > 0 {
+				cr = src[i-1] == '\r'
+			}
+			out = append(out, src[:i]...)
+			if !cr {
+				out = append(out, '\r')
+			}
+			out = append(out, '\n')
+			c.prevCR = false
+			src = src[i+1:]
 		}
+		c.out = out
 	}
 	n := copy(p, c.out)
 	c.out = c.out[n:]
@@ -93,6 +119,37 @@ func indexedColumn(field string) string {
 	return ""
 }
 
+// ingestBufs are one ingest's buffers, kept in Store.bufs for the next:
+// at thousands of messages per second, allocating them anew for each
+// message costs more in garbage collection than the parsing they serve.
+type ingestBufs struct {
+	crlf *crlfReader
+	// br is the parser's read buffer: mime.Parse reads through a
+	// *bufio.Reader it is given when that is large enough, instead of
+	// wrapping the reader in a new one.
+	br   *bufio.Reader
+	head []byte
+}
+
+// maxKeptHead bounds the header buffer kept for the next ingest.
+const maxKeptHead = 64 << 10
+
+func (s *Store) ingestBufs() *ingestBufs {
+	if b, ok := s.bufs.Get().(*ingestBufs); ok {
+		return b
+	}
+	return &ingestBufs{crlf: newCRLFReader(nil), br: bufio.NewReaderSize(nil, 32<<10)}
+}
+
+func (s *Store) putIngestBufs(b *ingestBufs) {
+	b.crlf.reset(nil)
+	b.br.Reset(nil)
+	if cap(b.head) > maxKeptHead {
+		b.head = nil
+	}
+	s.bufs.Put(b)
+}
+
 // ingest streams body into a new blob (LF normalized to CRLF), parses it on
 // the way, and commits the blob (the writer makes it durable, see
 // writer.runBatch).
@@ -106,9 +163,13 @@ func (s *Store) ingest(ctx context.Context, body io.Reader) (in ingested, err er
 			w.Abort()
 		}
 	}()
-	head := &prefixWriter{max: maxCapturedHeader}
-	tee := io.TeeReader(newCRLFReader(ctxReader{ctx, body}), io.MultiWriter(w, head))
-	part, err := mime.Parse(tee)
+	bufs := s.ingestBufs()
+	defer s.putIngestBufs(bufs)
+	head := &prefixWriter{buf: bufs.head[:0], max: maxCapturedHeader}
+	defer func() { bufs.head = head.buf[:0] }()
+	bufs.crlf.reset(ctxReader{ctx, body})
+	bufs.br.Reset(io.TeeReader(bufs.crlf, io.MultiWriter(w, head)))
+	part, err := mime.Parse(bufs.br)
 	if err != nil {
 		return in, fmt.Errorf("sqlite: reading message: %w", err)
 	}

@@ -38,6 +38,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	driver "modernc.org/sqlite" // also registers the "sqlite" driver
@@ -91,6 +92,7 @@ type Store struct {
 	w      *writer
 	cp     *checkpointer
 	recent *recentClaims
+	bufs   sync.Pool // *ingestBufs
 }
 
 var _ store.Store = (*Store)(nil)
