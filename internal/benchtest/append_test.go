@@ -52,12 +52,13 @@ func BenchmarkAppend8Clients(b *testing.B) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					st := newStamper()
 					for {
 						seq := next.Add(1)
 						if seq > int64(b.N) {
 							return
 						}
-						text, err := c.appendMessage("INBOX", message10K(int(seq)))
+						text, err := c.appendMessage("INBOX", st.stamp(int(seq)))
 						if err != nil {
 							errs <- err
 							return
