@@ -28,6 +28,9 @@ type Dir struct {
 
 	// bufs keeps the writers' buffers for the next blob.
 	bufs sync.Pool // *bufio.Writer
+	// spares holds files created ahead of need; nil without
+	// DirOptions.Spares.
+	spares *spares
 }
 
 // DirOptions tune a Dir.
@@ -39,6 +42,11 @@ type DirOptions struct {
 	NoSync bool
 	// Now tells the time (for day directories); nil means time.Now.
 	Now func() time.Time
+	// Spares is how many files to keep created ahead of need, in the
+	// background, for Create to take (see spares); 0 for none. For
+	// servers, which append from many sessions at once; the files appear
+	// in the spare directory once the first blob is created.
+	Spares int
 }
 
 // OpenDir returns a Store rooted at root, creating it if needed.
@@ -49,6 +57,9 @@ func OpenDir(root string, opts DirOptions) (*Dir, error) {
 	}
 	if d.now == nil {
 		d.now = time.Now
+	}
+	if opts.Spares > 0 {
+		d.spares = newSpares(d, opts.Spares)
 	}
 	if err := d.fs.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("blob: creating %s: %w", root, err)
@@ -110,11 +121,16 @@ func (d *Dir) path(name string) (string, error) {
 }
 
 func newName(now time.Time) string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	return now.UTC().Format("20060102") + "/" + randomID(16)
+}
+
+// randomID returns n random bytes in lower-case base32.
+func randomID(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
-	return now.UTC().Format("20060102") + "/" + nameEncoding.EncodeToString(b[:])
+	return nameEncoding.EncodeToString(b)
 }
 
 // dayDir creates the directory of day and makes its entry durable, once.
@@ -156,6 +172,32 @@ func (d *Dir) syncDir(dir string) error {
 	return nil
 }
 
+// createFile creates the file of a new blob at p: a spare renamed into
+// place when one is ready, else a new file.
+func (d *Dir) createFile(p string) (File, error) {
+	if d.spares != nil {
+		if sp, ok := d.spares.take(); ok {
+			if err := d.fs.Rename(sp.path, p); err == nil {
+				return sp.f, nil
+			}
+			// Removed by another process's garbage collection, or the
+			// day directory went: create the file the usual way.
+			sp.f.Close()
+			d.fs.Remove(sp.path)
+		}
+	}
+	return d.fs.Create(p)
+}
+
+// Close stops making spare files and removes the unused ones. Blobs stay
+// readable: Close only ends background work.
+func (d *Dir) Close() error {
+	if d.spares != nil {
+		d.spares.close()
+	}
+	return nil
+}
+
 // Create starts a new blob.
 func (d *Dir) Create(ctx context.Context) (Writer, error) {
 	if err := ctx.Err(); err != nil {
@@ -166,7 +208,7 @@ func (d *Dir) Create(ctx context.Context) (Writer, error) {
 		return nil, err
 	}
 	p, _ := d.path(name)
-	f, err := d.fs.Create(p)
+	f, err := d.createFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Walk removed the day directory after we made it (a day
 		// boundary passed); make it again.

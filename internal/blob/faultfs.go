@@ -16,6 +16,7 @@ const (
 	OpRemove
 	OpOpen
 	OpMkdir
+	OpRename
 )
 
 func (o Op) String() string {
@@ -34,6 +35,8 @@ func (o Op) String() string {
 		return "open"
 	case OpMkdir:
 		return "mkdir"
+	case OpRename:
+		return "rename"
 	}
 	return "unknown"
 }
@@ -103,6 +106,13 @@ func (f *FaultFS) Remove(name string) error {
 		return err
 	}
 	return f.FS.Remove(name)
+}
+
+func (f *FaultFS) Rename(oldName, newName string) error {
+	if err := f.check(OpRename, newName); err != nil {
+		return err
+	}
+	return f.FS.Rename(oldName, newName)
 }
 
 func (f *FaultFS) MkdirAll(name string, perm fs.FileMode) error {

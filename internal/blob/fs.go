@@ -18,6 +18,8 @@ type FS interface {
 	// OpenDir opens a directory so that it can be synced.
 	OpenDir(name string) (File, error)
 	Remove(name string) error
+	// Rename moves a file; newName must not exist yet.
+	Rename(oldName, newName string) error
 	MkdirAll(name string, perm fs.FileMode) error
 	ReadDir(name string) ([]fs.DirEntry, error)
 }
@@ -78,5 +80,6 @@ func (osFS) OpenDir(name string) (File, error) {
 }
 
 func (osFS) Remove(name string) error                     { return os.Remove(name) }
+func (osFS) Rename(oldName, newName string) error         { return os.Rename(oldName, newName) }
 func (osFS) MkdirAll(name string, perm fs.FileMode) error { return os.MkdirAll(name, perm) }
 func (osFS) ReadDir(name string) ([]fs.DirEntry, error)   { return os.ReadDir(name) }
