@@ -66,6 +66,10 @@ type Options struct {
 	NoSync bool
 }
 
+// spareBlobs is how many blob files the store keeps created ahead of
+// APPENDs: enough for a few group commits of many sessions at once.
+const spareBlobs = 64
+
 // Server is a running postfach instance.
 type Server struct {
 	cfg    *config.Config
@@ -109,7 +113,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.lock = lock
-	st, err := sqlite.Open(context.Background(), sqlite.Options{Dir: cfg.DataDir, Hub: s.Hub, Logger: s.log, NoSync: opts.NoSync})
+	st, err := sqlite.Open(context.Background(), sqlite.Options{Dir: cfg.DataDir, Hub: s.Hub, Logger: s.log, NoSync: opts.NoSync, SpareBlobs: spareBlobs})
 	if err != nil {
 		s.lock.Close()
 		return nil, err

@@ -72,6 +72,10 @@ type Options struct {
 	BusyTimeout time.Duration
 	// MaxBatch bounds the operations in one group commit (default 256).
 	MaxBatch int
+	// SpareBlobs keeps this many blob files created ahead of need, so that
+	// appends do not wait for the file system to allocate them (see
+	// blob.DirOptions.Spares); 0 for none. For the server.
+	SpareBlobs int
 	// Now tells the time; nil means time.Now. For tests.
 	Now func() time.Time
 }
@@ -181,7 +185,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.rdb.SetConnMaxLifetime(0)
 	s.rstmts = newReadStmts(s.rdb)
 
-	s.blobs, err = blob.OpenDir(filepath.Join(opts.Dir, BlobDirName), blob.DirOptions{FS: opts.FS, NoSync: opts.NoSync, Now: opts.Now})
+	s.blobs, err = blob.OpenDir(filepath.Join(opts.Dir, BlobDirName), blob.DirOptions{FS: opts.FS, NoSync: opts.NoSync, Now: opts.Now, Spares: opts.SpareBlobs})
 	if err != nil {
 		conn.Close()
 		s.wdb.Close()
@@ -204,6 +208,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 func (s *Store) Close() error {
 	err := s.w.close()
 	s.cp.close()
+	if e := s.blobs.Close(); err == nil {
+		err = e
+	}
 	if e := s.cdb.Close(); err == nil {
 		err = e
 	}
