@@ -23,8 +23,22 @@
 //
 // Run them with, for example:
 //
-//	go test -run '^$' -bench . -benchtime 5x ./internal/benchtest/
+//	go test -run '^$' -bench Append -benchtime 4000x ./internal/benchtest/
+//	go test -run '^$' -bench 100k -benchtime 10x ./internal/benchtest/
+//	go test -run '^$' -bench IdleConnections -benchtime 1x ./internal/benchtest/
 //
 // Set POSTFACH_BENCH_FIXTURE to a directory to keep the 100k fixture
 // elsewhere, or remove the cached copy to rebuild it.
+//
+// APPEND creates one blob file per message, so its results depend on how
+// fast the file system allocates inodes where the data lives (TMPDIR). On
+// ext4 without a journal (as on some VMs) every inode allocation scans
+// past the inodes freed in the same block group in the last seconds to
+// minutes (recently_deleted in find_inode_bit): in a temporary directory
+// that other processes fill and empty all the time, creating a file then
+// costs up to a millisecond of CPU instead of 20 microseconds. The server
+// keeps blob files created ahead (blob.DirOptions.Spares), which hides most
+// of it; to measure the server rather than the neighbours, point TMPDIR at
+// a quiet place and leave a minute between runs (each run removes its
+// files at exit).
 package benchtest
