@@ -382,3 +382,22 @@ func mustAbs(t *testing.T, p string) string {
 	}
 	return abs
 }
+
+// A [listen] table names exactly the listeners that run; without one the
+// defaults stay.
+func TestListenTableReplacesDefaults(t *testing.T) {
+	cfg, err := Load(writeConfig(t, "hostname = \"mail.example.org\"\n[listen]\nimaps = \"127.0.0.1:10993\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen.IMAP != "" || cfg.Listen.IMAPS != "127.0.0.1:10993" {
+		t.Fatalf("listen = %+v", cfg.Listen)
+	}
+	cfg, err = Load(writeConfig(t, "hostname = \"mail.example.org\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen.IMAP != ":143" || cfg.Listen.IMAPS != ":993" {
+		t.Fatalf("listen without a table = %+v", cfg.Listen)
+	}
+}

@@ -86,6 +86,18 @@ func (cfg *Config) decode(name, data string) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 
+	// A [listen] table says exactly which listeners run: a key it does
+	// not set is off, not the default (the documented contract). Without
+	// the table, the defaults (IMAP on 143 and 993) stay.
+	if md.IsDefined("listen") {
+		lv := reflect.ValueOf(&cfg.Listen).Elem()
+		for i := 0; i < lv.NumField(); i++ {
+			if key := lv.Type().Field(i).Tag.Get("toml"); !md.IsDefined("listen", key) {
+				lv.Field(i).SetString("")
+			}
+		}
+	}
+
 	known := make(map[string]reflect.Type)
 	collectKeys(reflect.TypeOf(Config{}), nil, known)
 
