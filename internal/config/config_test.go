@@ -184,8 +184,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"postfach.toml:1:", "hostname"}},
 		{"syntax error", "hostname = \"example.org\n",
 			[]string{"postfach.toml:1:"}},
-		{"not implemented", "hostname = \"example.org\"\n[listen]\npop3 = \":110\"\nsmtp = \":25\"\n",
-			[]string{"listen.pop3: POP3 is not implemented in this version", "listen.smtp: SMTP is not implemented in this version"}},
+		{"nothing served", "hostname = \"example.org\"\n[listen]\npop3 = \":110\"\nsmtp = \":25\"\n",
+			[]string{"listen: no listener this version serves is set"}},
 		{"validation", "hostname = \"example.org\"\n[limits]\nidle_timeout = \"5m\"\n",
 			[]string{"postfach.toml: limits.idle_timeout: 5m0s is below 30m"}},
 	}
@@ -235,7 +235,7 @@ func TestValidate(t *testing.T) {
 		{"hyphen label", func(c *Config) { c.Hostname = "-mail.example.org" }, "starts or ends with a hyphen"},
 		{"long label", func(c *Config) { c.Hostname = strings.Repeat("a", 64) + ".org" }, "longer than 63"},
 		{"empty data dir", func(c *Config) { c.DataDir = "" }, "data_dir: must not be empty"},
-		{"no listeners", func(c *Config) { c.Listen = Listen{} }, "listen: no listener is set"},
+		{"no listeners", func(c *Config) { c.Listen = Listen{} }, "listen: no listener this version serves is set"},
 		{"missing port", func(c *Config) { c.Listen.IMAP = "127.0.0.1" }, `listen.imap: "127.0.0.1" is not host:port: missing port in address`},
 		{"bad port", func(c *Config) { c.Listen.IMAP = ":imap" }, `listen.imap: ":imap": port "imap" is not a number`},
 		{"port too big", func(c *Config) { c.Listen.IMAPS = ":99999" }, `listen.imaps: ":99999": port "99999"`},
@@ -247,13 +247,6 @@ func TestValidate(t *testing.T) {
 		{"duplicate", func(c *Config) { c.Listen.IMAPS = "0.0.0.0:143"; c.Listen.IMAP = "0.0.0.0:143" }, "listen.imaps: address 0.0.0.0:143 is also used by listen.imap"},
 		{"duplicate mapped", func(c *Config) { c.Listen.IMAP = "127.0.0.1:143"; c.Listen.IMAPS = "[::ffff:127.0.0.1]:143" }, "is also used by listen.imap"},
 		{"two port zero", func(c *Config) { c.Listen.IMAP = "127.0.0.1:0"; c.Listen.IMAPS = "127.0.0.1:0" }, ""},
-		{"pop3", func(c *Config) { c.Listen.POP3 = ":110" }, "listen.pop3: POP3 is not implemented in this version"},
-		{"pop3s", func(c *Config) { c.Listen.POP3S = ":995" }, "listen.pop3s: POP3 is not implemented in this version"},
-		{"submission", func(c *Config) { c.Listen.Submission = ":587" }, "listen.submission: SMTP submission is not implemented"},
-		{"submissions", func(c *Config) { c.Listen.Submissions = ":465" }, "listen.submissions: SMTP submission is not implemented"},
-		{"smtp", func(c *Config) { c.Listen.SMTP = ":25" }, "listen.smtp: SMTP is not implemented"},
-		{"lmtp", func(c *Config) { c.Listen.LMTP = ":24" }, "listen.lmtp: LMTP is not implemented"},
-		{"http", func(c *Config) { c.Listen.HTTP = ":80" }, "listen.http: HTTP is not implemented"},
 		{"cert without key", func(c *Config) { c.TLS.Cert = "/c.pem" }, "tls.key: tls.cert is set but tls.key is not"},
 		{"key without cert", func(c *Config) { c.TLS.Key = "/k.pem" }, "tls.cert: tls.key is set but tls.cert is not"},
 		{"cert and key", func(c *Config) { c.TLS.Cert, c.TLS.Key = "/c.pem", "/k.pem" }, ""},
@@ -300,13 +293,13 @@ func TestValidate(t *testing.T) {
 func TestValidateAllErrors(t *testing.T) {
 	cfg := Default()
 	cfg.Hostname = ""
-	cfg.Listen.POP3 = ":110"
+	cfg.Listen.IMAP = ":imap"
 	cfg.Log.Format = "xml"
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("valid")
 	}
-	for _, w := range []string{"hostname:", "listen.pop3:", "log.format:"} {
+	for _, w := range []string{"hostname:", "listen.imap:", "log.format:"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("%q missing from %q", w, err)
 		}
@@ -399,5 +392,21 @@ func TestListenTableReplacesDefaults(t *testing.T) {
 	}
 	if cfg.Listen.IMAP != ":143" || cfg.Listen.IMAPS != ":993" {
 		t.Fatalf("listen without a table = %+v", cfg.Listen)
+	}
+}
+
+// A listener for a protocol this version lacks is a warning, not an
+// error: a configuration shared with a newer version still starts.
+func TestUnimplementedListenersWarn(t *testing.T) {
+	cfg, err := Load(writeConfig(t, "hostname = \"example.org\"\n[listen]\nimaps = \"127.0.0.1:0\"\npop3 = \":110\"\nsmtp = \":25\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := cfg.Warnings()
+	if len(w) != 2 || !strings.Contains(w[0], "listen.pop3: POP3 is not implemented") || !strings.Contains(w[1], "listen.smtp: SMTP is not implemented") {
+		t.Fatalf("warnings %q", w)
+	}
+	if s := cfg.Listen.Served(); len(s) != 1 || s[0].Name != "imaps" {
+		t.Fatalf("served %+v", s)
 	}
 }

@@ -38,10 +38,35 @@ func (l *Listen) Enabled() []Listener {
 	return out
 }
 
+// Served returns the enabled listeners this version serves.
+func (l *Listen) Served() []Listener {
+	var out []Listener
+	for _, ln := range l.Enabled() {
+		if _, missing := notImplemented(ln.Name); !missing {
+			out = append(out, ln)
+		}
+	}
+	return out
+}
+
+// Warnings lists what the configuration asks for that this version does
+// not do: a listener for a protocol not implemented yet stays closed. The
+// server logs each warning and prints it at start, so a configured port
+// is never silently left closed, while a configuration shared with a
+// newer version still starts.
+func (cfg *Config) Warnings() []string {
+	var out []string
+	for _, ln := range cfg.Listen.Enabled() {
+		if proto, missing := notImplemented(ln.Name); missing {
+			out = append(out, "listen."+ln.Name+": "+proto+" is not implemented in this version; the listener stays closed")
+		}
+	}
+	return out
+}
+
 // notImplemented names the protocols this version cannot serve, by their
-// [listen] key. Validate rejects a listener for any of them, so that a
-// configured port is never silently left closed. The work that implements
-// a protocol removes its entry here.
+// [listen] key. The work that implements a protocol removes its entry
+// here.
 func notImplemented(name string) (protocol string, missing bool) {
 	switch name {
 	case "pop3", "pop3s":

@@ -35,15 +35,17 @@ func (cfg *Config) Validate() error {
 	// Listeners.
 	seen := make(map[string]string) // normalized address -> key
 	enabled := cfg.Listen.Enabled()
-	if len(enabled) == 0 {
-		add("listen", "no listener is set; set at least listen.imap or listen.imaps")
+	served := 0
+	for _, ln := range enabled {
+		if _, missing := notImplemented(ln.Name); !missing {
+			served++
+		}
+	}
+	if served == 0 {
+		add("listen", "no listener this version serves is set; set at least listen.imap or listen.imaps")
 	}
 	for _, ln := range enabled {
 		key := "listen." + ln.Name
-		if proto, missing := notImplemented(ln.Name); missing {
-			add(key, "%s is not implemented in this version", proto)
-			continue
-		}
 		norm, err := checkListenAddr(ln.Addr)
 		if err != nil {
 			add(key, "%v", err)

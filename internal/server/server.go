@@ -193,7 +193,10 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.ensurePostmaster(ctx); err != nil {
 		return err
 	}
-	for _, l := range s.cfg.Listen.Enabled() {
+	for _, w := range s.cfg.Warnings() {
+		s.log.Warn(w)
+	}
+	for _, l := range s.cfg.Listen.Served() {
 		ln, err := net.Listen("tcp", l.Addr)
 		if err != nil {
 			s.closeListeners()
@@ -352,6 +355,9 @@ func (s *Server) printSettings() {
 		}
 		_, port, _ := net.SplitHostPort(addr.String())
 		fmt.Fprintf(w, "  %-11s port %-5s %s\n", row.proto, port, row.security)
+	}
+	for _, warning := range s.cfg.Warnings() {
+		fmt.Fprintf(w, "  Not available: %s\n", warning)
 	}
 	if s.certFP != "" {
 		fmt.Fprintf(w, "  Certificate: self-signed for %s; clients will ask you to accept it.\n", s.cfg.Hostname)
