@@ -64,6 +64,7 @@ func OpenDir(root string, opts DirOptions) (*Dir, error) {
 	if err := d.fs.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("blob: creating %s: %w", root, err)
 	}
+	spreadSubdirs(root)
 	if err := d.syncDir(root); err != nil {
 		return nil, err
 	}
@@ -172,24 +173,28 @@ func (d *Dir) syncDir(dir string) error {
 	return nil
 }
 
-// createFile creates the file of a new blob at p: a spare renamed into
-// place when one is ready, else a new file.
+// createFile creates the file of a new blob at p: a spare given its name
+// when one is ready, else a new file.
 func (d *Dir) createFile(p string) (File, error) {
 	if d.spares != nil {
-		if sp, ok := d.spares.take(); ok {
-			if err := d.fs.Rename(sp.path, p); err == nil {
-				return sp.f, nil
+		if f, ok := d.spares.take(); ok {
+			named, err := d.fs.Link(f, p)
+			if err == nil {
+				return named, nil
 			}
-			// Removed by another process's garbage collection, or the
-			// day directory went: create the file the usual way.
-			sp.f.Close()
-			d.fs.Remove(sp.path)
+			if !errors.Is(err, fs.ErrNotExist) {
+				// Linking does not work here (no /proc, say): stop
+				// making spares that cannot be used.
+				go d.spares.close()
+			}
+			// Else the day directory went; creating the file fails the
+			// same way, and Create makes the directory again.
 		}
 	}
 	return d.fs.Create(p)
 }
 
-// Close stops making spare files and removes the unused ones. Blobs stay
+// Close stops making spare files and drops the unused ones. Blobs stay
 // readable: Close only ends background work.
 func (d *Dir) Close() error {
 	if d.spares != nil {

@@ -16,7 +16,7 @@ const (
 	OpRemove
 	OpOpen
 	OpMkdir
-	OpRename
+	OpLink
 )
 
 func (o Op) String() string {
@@ -35,8 +35,8 @@ func (o Op) String() string {
 		return "open"
 	case OpMkdir:
 		return "mkdir"
-	case OpRename:
-		return "rename"
+	case OpLink:
+		return "link"
 	}
 	return "unknown"
 }
@@ -108,11 +108,31 @@ func (f *FaultFS) Remove(name string) error {
 	return f.FS.Remove(name)
 }
 
-func (f *FaultFS) Rename(oldName, newName string) error {
-	if err := f.check(OpRename, newName); err != nil {
-		return err
+// CreateTemp is checked as OpCreate, with the directory as the path.
+func (f *FaultFS) CreateTemp(dir string) (File, error) {
+	if err := f.check(OpCreate, dir); err != nil {
+		return nil, err
 	}
-	return f.FS.Rename(oldName, newName)
+	file, err := f.FS.CreateTemp(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &faultFile{File: file, fs: f, path: dir, sync: OpSync}, nil
+}
+
+func (f *FaultFS) Link(file File, name string) (File, error) {
+	if err := f.check(OpLink, name); err != nil {
+		file.Close()
+		return nil, err
+	}
+	if ff, ok := file.(*faultFile); ok {
+		file = ff.File
+	}
+	named, err := f.FS.Link(file, name)
+	if err != nil {
+		return nil, err
+	}
+	return &faultFile{File: named, fs: f, path: name, sync: OpSync}, nil
 }
 
 func (f *FaultFS) MkdirAll(name string, perm fs.FileMode) error {

@@ -3,59 +3,112 @@ package blob
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
 
-func spareFiles(t *testing.T, root string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(root, SpareDirName))
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
+// opLog records the operations of a FaultFS.
+type opLog struct {
+	mu  sync.Mutex
+	ops []string
 }
 
-// waitSpares waits until the spare directory holds n files.
-func waitSpares(t *testing.T, root string, n int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(spareFiles(t, root)) != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d spare files, want %d", len(spareFiles(t, root)), n)
+func (l *opLog) record(op Op, path string) error {
+	l.mu.Lock()
+	l.ops = append(l.ops, op.String()+" "+path)
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *opLog) count(prefix string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, o := range l.ops {
+		if len(o) >= len(prefix) && o[:len(prefix)] == prefix {
+			n++
 		}
-		time.Sleep(time.Millisecond)
 	}
+	return n
 }
 
-// TestSpares: blobs made from spare files read back, Walk lists them and
-// not the spares, and Close removes the unused spares.
+func (l *opLog) countExact(op string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, o := range l.ops {
+		if o == op {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *opLog) reset() {
+	l.mu.Lock()
+	l.ops = nil
+	l.mu.Unlock()
+}
+
+func filesUnder(t *testing.T, root string) int {
+	t.Helper()
+	n := 0
+	filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
+		if err == nil && e.Type().IsRegular() {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+// TestSpares: once the pool is full, blobs are spare files given names
+// (no file is created by name); they read back; spares never show up as
+// files; Close drops them.
 func TestSpares(t *testing.T) {
 	ctx := context.Background()
 	root := filepath.Join(t.TempDir(), "blobs")
-	d, err := OpenDir(root, DirOptions{Spares: 4})
+	log := &opLog{}
+	ffs := NewFaultFS(OSFS())
+	ffs.SetInject(log.record)
+	d, err := OpenDir(root, DirOptions{FS: ffs, Spares: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(spareFiles(t, root)); n != 0 {
-		t.Fatalf("%d spares before the first blob", n)
+	if _, err := ffs.FS.CreateTemp(t.TempDir()); errors.Is(err, errors.ErrUnsupported) {
+		t.Skip("no O_TMPFILE here")
 	}
 	want := map[string][]byte{}
-	for i := range 30 {
+	add := func(i int) {
 		data := bytes.Repeat([]byte{byte('a' + i%26)}, 100*i+1)
-		name := writeBlob(t, d, data)
-		want[name] = data
-		if i == 0 {
-			// The second blob on takes a spare.
-			waitSpares(t, root, 4)
+		want[writeBlob(t, d, data)] = data
+	}
+	add(0) // starts the pool
+	deadline := time.Now().Add(10 * time.Second)
+	spareDir := filepath.Join(root, SpareDirName)
+	for log.countExact("create "+spareDir) < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d spares made, want 4", log.countExact("create "+spareDir))
 		}
+		time.Sleep(time.Millisecond)
+	}
+	log.reset()
+	for i := 1; i <= 4; i++ {
+		add(i)
+	}
+	if n := log.count("link "); n != 4 {
+		t.Errorf("%d blobs linked from spares, want 4: %v", n, log.ops)
+	}
+	for range 20 {
+		add(len(want))
+	}
+	if n := filesUnder(t, root); n != len(want) {
+		t.Errorf("%d files under the root, %d blobs", n, len(want))
 	}
 	for name, data := range want {
 		r, err := d.Open(ctx, name)
@@ -81,56 +134,38 @@ func TestSpares(t *testing.T) {
 	if walked != len(want) {
 		t.Errorf("Walk listed %d blobs, want %d", walked, len(want))
 	}
-	waitSpares(t, root, 4)
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if names := spareFiles(t, root); len(names) != 0 {
-		t.Fatalf("spares left after Close: %v", names)
-	}
-	// A closed Dir still creates blobs, without spares.
-	writeBlob(t, d, []byte("after close"))
-	if names := spareFiles(t, root); len(names) != 0 {
-		t.Fatalf("spares made after Close: %v", names)
+	// A closed Dir still creates blobs, by name.
+	log.reset()
+	add(99)
+	if n := log.count("link "); n != 0 {
+		t.Errorf("blob linked from a spare after Close")
 	}
 }
 
-// TestRemoveSpares: garbage collection removes the spares of other
-// instances only, and a Dir whose spares were removed under it creates
-// files itself.
-func TestRemoveSpares(t *testing.T) {
+// TestSparesLinkFails: when giving a spare its name fails, Create makes
+// the file itself and the blob is fine.
+func TestSparesLinkFails(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "blobs")
-	crashed, err := OpenDir(root, DirOptions{Spares: 3})
+	ffs := NewFaultFS(OSFS())
+	d, err := OpenDir(root, DirOptions{FS: ffs, Spares: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeBlob(t, crashed, []byte("x"))
-	waitSpares(t, root, 3)
-	// crashed is never closed: its spares stay, as after kill -9.
-
-	live, err := OpenDir(root, DirOptions{Spares: 2})
-	if err != nil {
-		t.Fatal(err)
+	defer d.Close()
+	ffs.SetInject(func(op Op, path string) error {
+		if op == OpLink {
+			return errors.New("injected: no links here")
+		}
+		return nil
+	})
+	for i := range 10 {
+		writeBlob(t, d, []byte{byte(i)})
+		time.Sleep(time.Millisecond)
 	}
-	defer live.Close()
-	writeBlob(t, live, []byte("y"))
-	waitSpares(t, root, 5)
-	n, err := live.RemoveSpares()
-	if err != nil || n != 3 {
-		t.Fatalf("RemoveSpares: %d, %v; want the other instance's 3", n, err)
-	}
-	if got := spareFiles(t, root); len(got) != 2 {
-		t.Fatalf("spares after RemoveSpares: %v, want live's 2", got)
-	}
-	// Now remove live's spares as another process's collection would.
-	other, err := OpenDir(root, DirOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n, err := other.RemoveSpares(); err != nil || n != 2 {
-		t.Fatalf("RemoveSpares from a Dir without spares: %d, %v", n, err)
-	}
-	for range 5 {
-		writeBlob(t, live, []byte("z"))
+	if n := filesUnder(t, root); n != 10 {
+		t.Fatalf("%d files, want 10 blobs", n)
 	}
 }
