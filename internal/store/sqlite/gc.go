@@ -22,7 +22,6 @@ type GCStats struct {
 	Trash   int // blobs whose rows were deleted but whose files remained
 	Orphans int // blob files no row ever referred to (crash mid-append)
 	Kept    int // unreferenced files spared for being younger than MinAge
-	Spares  int // files an earlier process created ahead of need (SpareBlobs)
 }
 
 // CollectGarbage removes blob files no row refers to. Only the process
@@ -103,11 +102,8 @@ func (s *Store) CollectGarbage(ctx context.Context, lock *DirLock, opts GCOption
 		}
 		st.Orphans++
 	}
-	if st.Spares, err = s.blobs.RemoveSpares(); err != nil {
-		return st, err
-	}
 	if st.Trash+st.Orphans > 0 {
-		s.log.Info("sqlite: collected garbage", "trash", st.Trash, "orphans", st.Orphans, "kept", st.Kept, "spares", st.Spares)
+		s.log.Info("sqlite: collected garbage", "trash", st.Trash, "orphans", st.Orphans, "kept", st.Kept)
 	}
 	return st, nil
 }
