@@ -36,9 +36,9 @@
 // past the inodes freed in the same block group in the last seconds to
 // minutes (recently_deleted in find_inode_bit): in a temporary directory
 // that other processes fill and empty all the time, creating a file then
-// costs up to a millisecond of CPU instead of 20 microseconds. The server
-// keeps blob files created ahead (blob.DirOptions.Spares), which hides most
-// of it; to measure the server rather than the neighbours, point TMPDIR at
-// a quiet place and leave a minute between runs (each run removes its
-// files at exit).
+// costs up to a millisecond of CPU instead of 20 microseconds. The blob
+// store makes its files ahead of need, in a directory that ext4 places in
+// a group of its own (blob.DirOptions.Spares), which keeps the server
+// clear of that; a run still removes thousands of files at exit, so leave
+// a minute between runs when comparing builds.
 package benchtest

@@ -141,8 +141,9 @@ func (w *writer) runBatch(batch []*op) {
 	}
 	// The batch's blob files and their directory entries become durable
 	// here, while the statements run: all fsyncs at once, which the file
-	// system combines into few journal commits, where an fsync by each
-	// appender in turn would cost one journal commit per message.
+	// system and the disk serve together (few journal commits, few cache
+	// flushes), where an fsync by each appender in turn cost one of each
+	// per message.
 	synced := make(chan error, 1)
 	go func() { synced <- w.s.blobs.Sync(bg, names) }()
 
