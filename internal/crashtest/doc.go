@@ -39,9 +39,9 @@
 // start) turns into a consistent state at any instant of the kill. They
 // cannot prove that the data was on stable storage before the
 // acknowledgement; a power cut would lose what was only in the page cache.
-// That half rests on fsync ordering: a blob's data is fdatasynced before
-// its row is queued, the blob directories are fsynced before the COMMIT,
-// and SQLite (synchronous=FULL) fsyncs the WAL before COMMIT returns. The
+// That half rests on fsync ordering: the group commit fdatasyncs the
+// batch's blob files and fsyncs their directories before the COMMIT, and
+// SQLite (synchronous=FULL) fsyncs the WAL before COMMIT returns. The
 // optional TestAppendSyncsBeforeOK checks exactly that ordering for every
 // APPEND with strace(1), where strace is available; whether the disk then
 // honours the flush is the storage stack's business, which no test here
