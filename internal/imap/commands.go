@@ -81,6 +81,8 @@ func (c *session) execute(ctx context.Context, cmd *wire.Command) {
 		return
 	}
 	c.okCode = ""
+	// Only the tag and the name: arguments may hold passwords and mail.
+	c.log.Debug("command", "tag", cmd.Tag, "name", cmd.Name, "uid", cmd.UID)
 	err := def.run(c, ctx, cmd)
 	if c.state == stateLogout || errors.Is(err, errBye) {
 		c.state = stateLogout

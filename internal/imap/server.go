@@ -82,13 +82,12 @@ func (l Limits) withDefaults() Limits {
 
 // Server holds what every IMAP session shares.
 type Server struct {
-	Store    store.Store
-	Auth     Authenticator
-	Hub      *notify.Hub
-	TLS      *tls.Config // nil: no STARTTLS, and no implicit TLS
-	Hostname string
-	Logger   *slog.Logger
-	Limits   Limits
+	Store  store.Store
+	Auth   Authenticator
+	Hub    *notify.Hub
+	TLS    *tls.Config // nil: no STARTTLS, and no implicit TLS
+	Logger *slog.Logger
+	Limits Limits
 	// AllowPlaintextLoopback permits LOGIN and AUTHENTICATE without TLS on
 	// loopback connections (for operators who terminate TLS in front).
 	AllowPlaintextLoopback bool

@@ -129,12 +129,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.IMAP = &imap.Server{
-		Store:    st,
-		Auth:     authSvc,
-		Hub:      s.Hub,
-		TLS:      s.TLS,
-		Hostname: cfg.Hostname,
-		Logger:   s.log,
+		Store:  st,
+		Auth:   authSvc,
+		Hub:    s.Hub,
+		TLS:    s.TLS,
+		Logger: s.log,
 		Limits: imap.Limits{
 			MaxLineLength:  int(cfg.Limits.MaxLineLength),
 			MaxLiteralSize: int64(cfg.Limits.MaxLiteralSize),
