@@ -156,20 +156,28 @@ func (m *mail) Changes(ctx context.Context, id store.MailboxID, since store.ModS
 			return err
 		}
 		rows, err = tx.QueryContext(ctx, `SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`, id, since)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var u store.UID
-			if err := rows.Scan(&u); err != nil {
-				return err
-			}
-			cs.Expunged = append(cs.Expunged, u)
-		}
-		return rows.Err()
+		cs.Expunged, err = scanUIDs(rows, err)
+		return err
 	})
 	return cs, err
+}
+
+// scanUIDs reads a one-column result of UIDs and closes it; err is the
+// query's own error, passed through.
+func scanUIDs(rows *sql.Rows, err error) ([]store.UID, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.UID
+	for rows.Next() {
+		var u store.UID
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
 }
 
 // maxRangeQueries bounds the per-range queries of a UID set; a set with

@@ -67,19 +67,8 @@ func (m *mail) ClaimRecent(ctx context.Context, id store.MailboxID) ([]store.UID
 		if from >= mb.UIDNext {
 			return nil
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT uid FROM messages WHERE mailbox_id = ? AND uid >= ? ORDER BY uid`, id, from)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var u store.UID
-			if err := rows.Scan(&u); err != nil {
-				return err
-			}
-			uids = append(uids, u)
-		}
-		return rows.Err()
+		uids, err = scanUIDs(tx.QueryContext(ctx, `SELECT uid FROM messages WHERE mailbox_id = ? AND uid >= ? ORDER BY uid`, id, from))
+		return err
 	})
 	if err != nil {
 		return nil, err

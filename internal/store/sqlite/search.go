@@ -181,19 +181,9 @@ func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCr
 		}
 		args := append([]any{id}, f.args...)
 		if f.complete {
-			rows, err := tx.QueryContext(ctx, `SELECT m.uid FROM messages m`+join+` WHERE m.mailbox_id = ? AND `+f.where()+` ORDER BY m.uid`, args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var u store.UID
-				if err := rows.Scan(&u); err != nil {
-					return err
-				}
-				out = append(out, u)
-			}
-			return rows.Err()
+			var err error
+			out, err = scanUIDs(tx.QueryContext(ctx, `SELECT m.uid FROM messages m`+join+` WHERE m.mailbox_id = ? AND `+f.where()+` ORDER BY m.uid`, args...))
+			return err
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+messageCols+`, b.name, b.sent_date, b.sent_tz, b.h_subject, b.h_from, b.h_to, b.h_cc, b.h_bcc, b.h_message_id
 			FROM messages m`+join+` WHERE m.mailbox_id = ? AND `+f.where()+` ORDER BY m.uid`, args...)
