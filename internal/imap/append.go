@@ -2,7 +2,6 @@ package imap
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 
@@ -66,15 +65,8 @@ func parseFlags(in []string, known []string) (store.Flags, []string, error) {
 // APPENDUID (RFC 4315 section 3).
 func (c *session) cmdAppend(ctx context.Context, cmd *wire.Command) error {
 	args := cmd.Args.(*wire.AppendArgs)
-	name, err := c.mailboxName(args.Mailbox)
+	mb, err := c.lookupTarget(ctx, args.Mailbox)
 	if err != nil {
-		return err
-	}
-	mb, err := c.mail.Mailbox(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		// RFC 9051 section 6.3.12: tell the client that CREATE helps.
-		return errNo("TRYCREATE", "No such mailbox")
-	} else if err != nil {
 		return err
 	}
 	var known []string

@@ -152,11 +152,7 @@ func (c *session) cmdStatus(ctx context.Context, cmd *wire.Command) error {
 	if err := checkStatusItems(args.Items); err != nil {
 		return err
 	}
-	name, err := c.mailboxName(args.Mailbox)
-	if err != nil {
-		return err
-	}
-	mb, err := c.mail.Mailbox(ctx, name)
+	mb, err := c.lookup(ctx, args.Mailbox)
 	if err != nil {
 		return err
 	}

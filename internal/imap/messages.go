@@ -2,7 +2,6 @@ package imap
 
 import (
 	"context"
-	"errors"
 	"strconv"
 
 	"postfach/internal/imap/wire"
@@ -82,14 +81,8 @@ func (c *session) cmdCopy(ctx context.Context, cmd *wire.Command) error {
 	if err != nil {
 		return err
 	}
-	name, err := c.mailboxName(args.Mailbox)
+	dest, err := c.lookupTarget(ctx, args.Mailbox)
 	if err != nil {
-		return err
-	}
-	dest, err := c.mail.Mailbox(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return errNo("TRYCREATE", "No such mailbox")
-	} else if err != nil {
 		return err
 	}
 	s := c.sel

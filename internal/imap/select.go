@@ -24,6 +24,26 @@ func (c *session) mailboxName(raw string) (string, error) {
 	return name, nil
 }
 
+// lookup finds the mailbox a client names.
+func (c *session) lookup(ctx context.Context, raw string) (store.Mailbox, error) {
+	name, err := c.mailboxName(raw)
+	if err != nil {
+		return store.Mailbox{}, err
+	}
+	return c.mail.Mailbox(ctx, name)
+}
+
+// lookupTarget finds the mailbox an APPEND, COPY or MOVE goes to; a
+// missing one gets [TRYCREATE], which tells the client that CREATE helps
+// (RFC 9051 sections 6.3.12 and 6.4.7).
+func (c *session) lookupTarget(ctx context.Context, raw string) (store.Mailbox, error) {
+	mb, err := c.lookup(ctx, raw)
+	if errors.Is(err, store.ErrNotFound) {
+		return mb, errNo("TRYCREATE", "No such mailbox")
+	}
+	return mb, err
+}
+
 // cmdSelect runs SELECT and EXAMINE (RFC 9051 sections 6.3.2 and 6.3.3).
 func (c *session) cmdSelect(ctx context.Context, cmd *wire.Command) error {
 	args := cmd.Args.(*wire.SelectArgs)
@@ -38,11 +58,7 @@ func (c *session) cmdSelect(ctx context.Context, cmd *wire.Command) error {
 	if args.CondStore || args.QResync != nil {
 		return errBad("", "CONDSTORE and QRESYNC are not supported")
 	}
-	name, err := c.mailboxName(args.Mailbox)
-	if err != nil {
-		return err
-	}
-	mb, err := c.mail.Mailbox(ctx, name)
+	mb, err := c.lookup(ctx, args.Mailbox)
 	if err != nil {
 		return err
 	}
