@@ -8,14 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"postfach/internal/imaptest"
 	"postfach/internal/store"
 	"postfach/internal/store/match"
 	"postfach/internal/store/sqlite"
+	"postfach/internal/store/storetest"
 )
 
 // The 100k fixture: one account, bigUser, whose INBOX holds bigMessages
@@ -188,33 +187,8 @@ func buildFixture(dir string) error {
 	if err != nil {
 		return err
 	}
-	const batch = 500
-	var next atomic.Int64
-	errs := make(chan error, 2)
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				start := int(next.Add(batch)) - batch
-				if start >= bigMessages {
-					return
-				}
-				msgs := make([]store.NewMessage, batch)
-				for j := range msgs {
-					i := start + j
-					f, kw := fixtureFlags(i)
-					msgs[j] = store.NewMessage{Flags: f, Keywords: kw, Body: bytes.NewReader(fixtureMessage(i))}
-				}
-				if _, err := m.Append(ctx, inbox.ID, msgs); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return storetest.Fill(ctx, m, inbox.ID, bigMessages, 2, func(i int) store.NewMessage {
+		f, kw := fixtureFlags(i)
+		return store.NewMessage{Flags: f, Keywords: kw, Body: bytes.NewReader(fixtureMessage(i))}
+	})
 }

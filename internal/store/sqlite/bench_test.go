@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"postfach/internal/store"
+	"postfach/internal/store/storetest"
 )
 
 // benchMessage is a plausible message of about size bytes.
@@ -98,33 +99,9 @@ func buildFixture(dir string) error {
 	}
 	m := s.Mail(a.ID)
 	inbox, _ := m.Mailbox(ctx, "INBOX")
-	const batch = 500
-	var next atomic.Int64
-	errs := make(chan error, 4)
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				start := int(next.Add(batch)) - batch
-				if start >= fixtureMessages {
-					return
-				}
-				msgs := make([]store.NewMessage, batch)
-				for i := range msgs {
-					msgs[i] = store.NewMessage{Flags: store.Flags(i % 3), Body: strings.NewReader(benchMessage(start+i, 600))}
-				}
-				if _, err := m.Append(ctx, inbox.ID, msgs); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return storetest.Fill(ctx, m, inbox.ID, fixtureMessages, 4, func(i int) store.NewMessage {
+		return store.NewMessage{Flags: store.Flags(i % 3), Body: strings.NewReader(benchMessage(i, 600))}
+	})
 }
 
 func TestMain(m *testing.M) {
