@@ -20,25 +20,11 @@ import sys
 import threading
 import time
 
+from checks import check, fail, ok
+
 PORT, CAFILE = int(sys.argv[1]), sys.argv[2]
 USER, PASSWORD = 'alice@example.org', 'secret'
 LIMIT = 1.0  # seconds
-
-
-def fail(what):
-    print('FAIL: ' + what, file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, what):
-    if not cond:
-        fail(what)
-
-
-def ok(result, what):
-    typ, data = result
-    check(typ == 'OK', '%s: want OK, got %s %r' % (what, typ, data))
-    return data
 
 
 ctx = ssl.create_default_context(cafile=CAFILE)

@@ -14,17 +14,9 @@ import imaplib
 import ssl
 import sys
 
+from checks import check, fail
+
 PORT, CAFILE, LIMIT = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-
-
-def fail(what):
-    print('FAIL: ' + what, file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, what):
-    if not cond:
-        fail(what)
 
 
 def message(size):

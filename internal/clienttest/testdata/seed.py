@@ -21,25 +21,10 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
+from checks import check, fail, ok
+
 MODE, PORT, CAFILE = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 USER, PASSWORD = 'alice@example.org', 'secret'
-
-
-def fail(what):
-    print('FAIL: ' + what, file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, what):
-    if not cond:
-        fail(what)
-
-
-def ok(result, what):
-    """Asserts an imaplib (typ, data) result is OK and returns data."""
-    typ, data = result
-    check(typ == 'OK', '%s: want OK, got %s %r' % (what, typ, data))
-    return data
 
 
 def nums(data):
