@@ -82,6 +82,18 @@ func normalizeDomain(s string) string {
 	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), ".")
 }
 
+// openForAddress checks an address argument, then opens the store: a
+// mistyped address is reported before any file is touched.
+func (a *app) openForAddress(configPath, arg string, access storeAccess) (ad *admin, address, domain string, err error) {
+	if address, domain, err = splitAddress(arg); err != nil {
+		return nil, "", "", err
+	}
+	if ad, err = a.openAdmin(configPath, access); err != nil {
+		return nil, "", "", err
+	}
+	return ad, address, domain, nil
+}
+
 // splitAddress normalizes an address and returns its domain; a string
 // without "@" is a usage error.
 func splitAddress(s string) (address, domain string, err error) {

@@ -24,11 +24,7 @@ must exist. The account gets INBOX, Drafts, Sent, Junk, Trash and Archive.
 ` + passwordHelp,
 		minArgs: 1, maxArgs: 1,
 		run: func(a *app, configPath string, args []string) error {
-			address, domain, err := splitAddress(args[0])
-			if err != nil {
-				return err
-			}
-			ad, err := a.openAdmin(configPath, createData)
+			ad, address, domain, err := a.openForAddress(configPath, args[0], createData)
 			if err != nil {
 				return err
 			}
@@ -114,11 +110,7 @@ password at once, also on a running server.
 ` + passwordHelp,
 		minArgs: 1, maxArgs: 1,
 		run: func(a *app, configPath string, args []string) error {
-			address, _, err := splitAddress(args[0])
-			if err != nil {
-				return err
-			}
-			ad, err := a.openAdmin(configPath, existingData)
+			ad, address, _, err := a.openForAddress(configPath, args[0], existingData)
 			if err != nil {
 				return err
 			}
@@ -151,11 +143,7 @@ func userRemoveCommand() *command {
 		help:    "The account's mailboxes and messages are deleted; this cannot be undone.",
 		minArgs: 1, maxArgs: 1,
 		run: func(a *app, configPath string, args []string) error {
-			address, _, err := splitAddress(args[0])
-			if err != nil {
-				return err
-			}
-			ad, err := a.openAdmin(configPath, existingData)
+			ad, address, _, err := a.openForAddress(configPath, args[0], existingData)
 			if err != nil {
 				return err
 			}
