@@ -43,7 +43,7 @@ func ParsePlain(b []byte) (authzid, authcid, password string, err error) {
 		return "", "", "", ErrMalformedPlain
 	}
 	for _, f := range [][]byte{zid, cid, pw} {
-		if len(f) > maxPlainField || !utf8.Valid(f) {
+		if len(f) > maxPlainField || !validField(f) {
 			return "", "", "", ErrMalformedPlain
 		}
 	}
@@ -61,4 +61,9 @@ func ParsePlain(b []byte) (authzid, authcid, password string, err error) {
 // spaces around it trimmed, lower case (addresses are stored lower case).
 func NormalizeUsername(s string) string {
 	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// validField reports whether a SASL field is valid UTF-8 without NUL.
+func validField(b []byte) bool {
+	return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0
 }

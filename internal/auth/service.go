@@ -52,18 +52,22 @@ type Options struct {
 	CacheSize int
 	// Limiter, when set, throttles attempts.
 	Limiter Limiter
-	Logger  *slog.Logger
+	// AllowPlaintextLoopback lets credentials be used without TLS on
+	// loopback connections (see Secure).
+	AllowPlaintextLoopback bool
+	Logger                 *slog.Logger
 }
 
 // Service checks logins against the store's accounts.
 type Service struct {
-	accounts Accounts
-	params   Params
-	sem      chan struct{}
-	cache    *verifyCache // nil when disabled
-	limiter  Limiter
-	log      *slog.Logger
-	now      func() time.Time
+	accounts               Accounts
+	params                 Params
+	sem                    chan struct{}
+	cache                  *verifyCache // nil when disabled
+	limiter                Limiter
+	allowPlaintextLoopback bool
+	log                    *slog.Logger
+	now                    func() time.Time
 
 	// verifications counts argon2id verifications done (tests).
 	verifications atomic.Int64
@@ -96,12 +100,13 @@ func NewService(accounts Accounts, opts Options) (*Service, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{
-		accounts: accounts,
-		params:   opts.Params,
-		sem:      make(chan struct{}, opts.MaxConcurrent),
-		limiter:  opts.Limiter,
-		log:      opts.Logger,
-		now:      time.Now,
+		accounts:               accounts,
+		params:                 opts.Params,
+		sem:                    make(chan struct{}, opts.MaxConcurrent),
+		limiter:                opts.Limiter,
+		allowPlaintextLoopback: opts.AllowPlaintextLoopback,
+		log:                    opts.Logger,
+		now:                    time.Now,
 	}
 	if opts.CacheTTL > 0 {
 		s.cache = newVerifyCache(opts.CacheTTL, opts.CacheSize)
@@ -131,13 +136,6 @@ func (s *Service) Hash(ctx context.Context, password string) (string, error) {
 	}
 	defer s.release()
 	return Hash(password, s.params)
-}
-
-// Mechanisms lists the SASL mechanisms the service can check, in order
-// of preference. Protocols offer them only where plaintext passwords are
-// allowed (over TLS).
-func (s *Service) Mechanisms() []string {
-	return []string{"PLAIN"}
 }
 
 // Login checks a username (the full address, case-insensitive, spaces

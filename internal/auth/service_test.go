@@ -371,13 +371,6 @@ func TestNewServiceBadParams(t *testing.T) {
 	}
 }
 
-func TestMechanisms(t *testing.T) {
-	s := newTestService(t, newFakeAccounts(), Options{})
-	if m := s.Mechanisms(); len(m) != 1 || m[0] != "PLAIN" {
-		t.Errorf("Mechanisms = %v", m)
-	}
-}
-
 // BenchmarkLogin compares a login that computes argon2id (default
 // parameters) with one answered from the verification cache.
 func BenchmarkLogin(b *testing.B) {

@@ -20,9 +20,12 @@ func (c *session) capabilities() []string {
 		if !c.tls && c.srv.TLS != nil {
 			caps = append(caps, "STARTTLS")
 		}
-		if c.secure() {
+		if mechs := c.srv.Auth.Mechanisms(c.authConn()); len(mechs) > 0 {
+			for _, m := range mechs {
+				caps = append(caps, "AUTH="+m)
+			}
 			// RFC 4959: SASL-IR goes with the mechanisms.
-			caps = append(caps, "AUTH=PLAIN", "SASL-IR")
+			caps = append(caps, "SASL-IR")
 		} else {
 			caps = append(caps, "LOGINDISABLED")
 		}
@@ -134,13 +137,31 @@ func (c *session) cmdAuthenticate(ctx context.Context, cmd *wire.Command) error 
 	if !c.secure() {
 		return errNo("PRIVACYREQUIRED", "Authentication is disabled until TLS is active; use STARTTLS or port 993")
 	}
-	if args.Mechanism != "PLAIN" {
+	conn := c.authConn()
+	ex, err := c.srv.Auth.Start(conn, args.Mechanism)
+	if err != nil {
 		return errNo("CANNOT", "Unsupported authentication mechanism")
 	}
-	resp := args.Initial
-	if !args.HasInitial {
-		// RFC 9051 section 6.2.2: an empty challenge, then the response.
-		if err := c.continuation(""); err != nil {
+	var resp []byte
+	if args.HasInitial {
+		// RFC 4959: "=" stands for an empty initial response; the
+		// parser has decoded it to an empty slice.
+		resp = args.Initial
+		if resp == nil {
+			resp = []byte{}
+		}
+	}
+	for {
+		challenge, done, err := ex.Next(ctx, resp)
+		if done || err != nil {
+			if err != nil {
+				return c.authFailed(args.Mechanism, err)
+			}
+			break
+		}
+		// RFC 9051 section 6.2.2: a challenge is a continuation with
+		// base64 data; the client answers with one line, "*" cancels.
+		if err := c.continuation(base64.StdEncoding.EncodeToString(challenge)); err != nil {
 			return errBye
 		}
 		line, err := c.r.ReadLine()
@@ -158,38 +179,55 @@ func (c *session) cmdAuthenticate(ctx context.Context, cmd *wire.Command) error 
 			return errBad("", "Invalid base64 in the SASL response")
 		}
 	}
-	_, user, pass, err := auth.ParsePlain(resp)
+	return c.loggedIn(ex.Session())
+}
+
+// login checks a user name and password (LOGIN) and enters the
+// authenticated state.
+func (c *session) login(ctx context.Context, user, pass string) error {
+	sess, err := c.srv.Auth.Password(ctx, c.authConn(), user, pass)
+	if err != nil {
+		return c.authFailed("LOGIN", err)
+	}
+	return c.loggedIn(sess)
+}
+
+// authFailed maps an auth layer error to the tagged response.
+func (c *session) authFailed(mech string, err error) error {
 	switch {
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		return errNo("AUTHENTICATIONFAILED", "Invalid credentials")
 	case errors.Is(err, auth.ErrAuthzid):
 		// RFC 5530: acting as another user is not offered.
 		return errNo("AUTHORIZATIONFAILED", "Authorization identity must be empty or equal the user")
-	case err != nil:
-		return errBad("", "Malformed PLAIN response")
+	case errors.Is(err, auth.ErrMalformed):
+		return errBad("", "Malformed "+mech+" response")
+	case errors.Is(err, auth.ErrPrivacyRequired):
+		return errNo("PRIVACYREQUIRED", "Authentication is disabled until TLS is active")
 	}
-	return c.login(ctx, user, pass)
+	var re *respError
+	if errors.As(err, &re) {
+		return err
+	}
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		// The auth layer's own wording: throttling, 2FA needs an app
+		// password.
+		return errNo(ae.IMAPCode, ae.Text)
+	}
+	c.log.Error("authentication error", "err", err)
+	return errNo("UNAVAILABLE", "Authentication is temporarily unavailable")
 }
 
-// login checks credentials and enters the authenticated state.
-func (c *session) login(ctx context.Context, user, pass string) error {
-	acct, err := c.srv.Auth.Login(ctx, user, pass, c.remote.Addr())
-	if err != nil {
-		if errors.Is(err, auth.ErrInvalidCredentials) {
-			c.log.Info("authentication failed", "user", user)
-			return errNo("AUTHENTICATIONFAILED", "Invalid credentials")
-		}
-		var re *respError
-		if errors.As(err, &re) {
-			return err
-		}
-		c.log.Error("authentication error", "user", user, "err", err)
-		return errNo("UNAVAILABLE", "Authentication is temporarily unavailable")
-	}
+// loggedIn enters the authenticated state.
+func (c *session) loggedIn(sess auth.Session) error {
+	acct := sess.Account
 	c.acct = acct
 	c.mail = c.srv.Store.Mail(acct.ID)
 	c.sub = c.srv.Hub.Subscribe(int64(acct.ID))
 	c.state = stateAuthenticated
 	c.log = c.log.With("account", acct.Address)
-	c.log.Info("logged in")
+	c.log.Info("logged in", "credential", sess.Credential)
 	// RFC 9051 section 6.2.2: the OK may carry the capabilities, which
 	// change with authentication.
 	var b strings.Builder

@@ -27,21 +27,15 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"postfach/internal/auth"
 	"postfach/internal/imap/wire"
 	"postfach/internal/notify"
 	"postfach/internal/store"
 )
-
-// Authenticator checks credentials. Implementations give the same answer,
-// after the same effort, for an unknown user and a wrong password.
-type Authenticator interface {
-	Login(ctx context.Context, username, password string, remote netip.Addr) (store.Account, error)
-}
 
 // Limits bound what one connection may do. Zero fields take defaults.
 type Limits struct {
@@ -83,14 +77,11 @@ func (l Limits) withDefaults() Limits {
 // Server holds what every IMAP session shares.
 type Server struct {
 	Store  store.Store
-	Auth   Authenticator
+	Auth   auth.Authenticator
 	Hub    *notify.Hub
 	TLS    *tls.Config // nil: no STARTTLS, and no implicit TLS
 	Logger *slog.Logger
 	Limits Limits
-	// AllowPlaintextLoopback permits LOGIN and AUTHENTICATE without TLS on
-	// loopback connections (for operators who terminate TLS in front).
-	AllowPlaintextLoopback bool
 	// SpoolDir holds large APPEND literals while they arrive.
 	SpoolDir string
 

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"postfach/internal/auth"
 	"postfach/internal/imap/wire"
 	"postfach/internal/notify"
 	"postfach/internal/store"
@@ -41,6 +42,9 @@ type session struct {
 	log    *slog.Logger
 	remote netip.AddrPort
 	tls    bool
+	// tlsState is the TLS connection state once TLS is up (channel
+	// binding for SCRAM-SHA-256-PLUS).
+	tlsState *tls.ConnectionState
 
 	state state
 	acct  store.Account
@@ -235,6 +239,8 @@ func (c *session) startTLS() error {
 	c.raw.SetDeadline(time.Time{})
 	c.conn = tc
 	c.tls = true
+	st := tc.ConnectionState()
+	c.tlsState = &st
 	c.br.Reset(tc)
 	c.bw.Reset(tc)
 	c.r.Reset(c.br)
@@ -254,10 +260,12 @@ func (c *session) close() {
 	c.log.Debug("disconnected")
 }
 
+// authConn describes the connection to the auth layer.
+func (c *session) authConn() auth.Conn {
+	return auth.Conn{Protocol: "imap", Remote: c.remote.Addr(), TLS: c.tlsState}
+}
+
 // secure reports whether passwords may cross this connection.
 func (c *session) secure() bool {
-	if c.tls {
-		return true
-	}
-	return c.srv.AllowPlaintextLoopback && c.remote.Addr().Unmap().IsLoopback()
+	return c.srv.Auth.Secure(c.authConn())
 }

@@ -25,7 +25,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -72,15 +71,21 @@ const spareBlobs = 64
 
 // Server is a running postfach instance.
 type Server struct {
-	cfg    *config.Config
-	opts   Options
-	log    *slog.Logger
-	lock   *sqlite.DirLock
-	Store  *sqlite.Store
-	Hub    *notify.Hub
-	IMAP   *imap.Server
-	TLS    *tls.Config
-	certFP string // SHA-256 of the certificate, shown for self-signed ones
+	cfg   *config.Config
+	opts  Options
+	log   *slog.Logger
+	lock  *sqlite.DirLock
+	Store *sqlite.Store
+	Hub   *notify.Hub
+	Auth  *auth.Service
+	IMAP  *imap.Server
+
+	// handlers serve connections by listener name; shutdowns end each
+	// protocol's sessions. Protocol files fill both in New.
+	handlers  map[string]func(ctx context.Context, conn net.Conn)
+	shutdowns []func(ctx context.Context) error
+	TLS       *tls.Config
+	certFP    string // SHA-256 of the certificate, shown for self-signed ones
 
 	limiter *connLimiter
 	// sessions is the context of every connection. It is not the context
@@ -103,7 +108,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.Out == nil {
 		opts.Out = io.Discard
 	}
-	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, Hub: notify.NewHub(), listeners: map[string]net.Listener{}}
+	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, Hub: notify.NewHub(), listeners: map[string]net.Listener{}, handlers: map[string]func(context.Context, net.Conn){}}
 	s.sessions, s.endSessions = context.WithCancel(context.Background())
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
@@ -123,31 +128,23 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
-	authSvc, err := auth.NewService(st, auth.Options{Params: s.hashParams(), Logger: s.log})
+	authSvc, err := auth.NewService(st, auth.Options{
+		Params:                 s.hashParams(),
+		Logger:                 s.log,
+		AllowPlaintextLoopback: cfg.Auth.AllowPlaintextLoopback,
+	})
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	s.IMAP = &imap.Server{
-		Store:  st,
-		Auth:   authSvc,
-		Hub:    s.Hub,
-		TLS:    s.TLS,
-		Logger: s.log,
-		Limits: imap.Limits{
-			MaxLineLength:  int(cfg.Limits.MaxLineLength),
-			MaxLiteralSize: int64(cfg.Limits.MaxLiteralSize),
-			MaxMessageSize: int64(cfg.Limits.MaxMessageSize),
-			IdleTimeout:    cfg.Limits.IdleTimeout,
-			LoginTimeout:   cfg.Limits.LoginTimeout,
-			WriteTimeout:   cfg.Limits.WriteTimeout,
-		},
-		AllowPlaintextLoopback: cfg.Auth.AllowPlaintextLoopback,
-		SpoolDir:               filepath.Join(cfg.DataDir, "tmp"),
-	}
-	if err := os.MkdirAll(s.IMAP.SpoolDir, 0o700); err != nil {
-		s.Close()
-		return nil, err
+	s.Auth = authSvc
+	// Each protocol file (imap.go, pop3.go, ...) registers the handlers
+	// of its listeners and its shutdown.
+	for _, setup := range []func() error{s.setupIMAP, s.setupPOP3, s.setupSMTP, s.setupHTTP} {
+		if err := setup(); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	s.limiter = newConnLimiter(cfg.Limits.MaxConnections, cfg.Limits.MaxConnectionsPerIP)
 	return s, nil
@@ -250,12 +247,9 @@ func (s *Server) accept(l config.Listener, ln net.Listener) {
 		}
 		go func() {
 			defer release()
-			switch l.Name {
-			case "imap":
-				s.IMAP.ServeConn(s.sessions, conn, false)
-			case "imaps":
-				s.IMAP.ServeConn(s.sessions, conn, true)
-			default:
+			if h := s.handlers[l.Name]; h != nil {
+				h(s.sessions, conn)
+			} else {
 				conn.Close()
 			}
 		}()
@@ -274,7 +268,18 @@ func (s *Server) closeListeners() {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeListeners()
 	s.wg.Wait()
-	err := s.IMAP.Shutdown(ctx)
+	// Protocols shut down side by side: each lets its sessions finish
+	// the command they run.
+	errs := make(chan error, len(s.shutdowns))
+	for _, shutdown := range s.shutdowns {
+		go func() { errs <- shutdown(ctx) }()
+	}
+	var err error
+	for range s.shutdowns {
+		if e := <-errs; e != nil && err == nil {
+			err = e
+		}
+	}
 	s.endSessions()
 	if cerr := s.Close(); err == nil {
 		err = cerr

@@ -1,0 +1,6 @@
+package server
+
+// setupHTTP prepares the http listener (autoconfig, autodiscover, MTA-STS).
+func (s *Server) setupHTTP() error {
+	return nil
+}
