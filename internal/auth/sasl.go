@@ -142,7 +142,7 @@ func (s *Service) Password(ctx context.Context, conn Conn, username, password st
 	if !s.Secure(conn) {
 		return Session{}, ErrPrivacyRequired
 	}
-	acct, err := s.Login(ctx, username, password, conn.Remote)
+	acct, err := s.loginConn(ctx, conn, username, password)
 	if err != nil {
 		return Session{}, err
 	}

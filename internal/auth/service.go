@@ -143,6 +143,12 @@ func (s *Service) Hash(ctx context.Context, password string) (string, error) {
 // ErrInvalidCredentials, the Limiter's refusal, ctx's error, or a store
 // error (the service cannot tell; protocols answer "try later").
 func (s *Service) Login(ctx context.Context, username, password string, remote netip.Addr) (store.Account, error) {
+	return s.loginConn(ctx, Conn{Remote: remote}, username, password)
+}
+
+// loginConn is Login for a login arriving on conn.
+func (s *Service) loginConn(ctx context.Context, conn Conn, username, password string) (store.Account, error) {
+	remote := conn.Remote
 	user := NormalizeUsername(username)
 	if s.limiter != nil {
 		if err := s.limiter.Allow(ctx, remote, user); err != nil {
@@ -159,7 +165,7 @@ func (s *Service) Login(ctx context.Context, username, password string, remote n
 		s.limiter.Done(remote, user, err == nil)
 	}
 	if err != nil {
-		s.log.Debug("login failed", "user", user, "remote", remote, "reason", reason)
+		logFailure(s.log, conn, user, reason)
 		return store.Account{}, err
 	}
 	return acct, nil
