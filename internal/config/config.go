@@ -40,6 +40,7 @@ type Config struct {
 	Limits Limits `toml:"limits"`
 	Auth   Auth   `toml:"auth"`
 	Log    Log    `toml:"log"`
+	MTASTS MTASTS `toml:"mta_sts"`
 }
 
 // Listen holds one host:port per protocol; empty means the listener is off.
@@ -54,7 +55,11 @@ type Listen struct {
 	Submissions string `toml:"submissions"` // SMTP submission, implicit TLS
 	SMTP        string `toml:"smtp"`        // MX, port 25
 	LMTP        string `toml:"lmtp"`
-	HTTP        string `toml:"http"` // autoconfig, administration
+	// HTTP and HTTPS serve client self-configuration (Mozilla
+	// autoconfig, Microsoft autodiscover, Apple profiles) and the
+	// MTA-STS policy; HTTPS uses the certificate of [tls].
+	HTTP  string `toml:"http"`
+	HTTPS string `toml:"https"`
 }
 
 // TLS names the certificate and key files (PEM). When both are empty the
@@ -129,6 +134,24 @@ type Auth struct {
 	AllowPlaintextLoopback bool `toml:"allow_plaintext_loopback"`
 }
 
+// MTASTS is the MTA-STS policy (RFC 8461) the http and https listeners
+// serve at https://mta-sts.<domain>/.well-known/mta-sts.txt for every
+// domain, and that `postfach dns` announces.
+type MTASTS struct {
+	// Mode is enforce, testing or none (mode). Default testing: senders
+	// report failures (TLS-RPT) but still deliver, the safe first step
+	// RFC 8461 section 5 describes; switch to enforce once the reports
+	// are clean.
+	Mode string `toml:"mode"`
+	// MX lists the MX host patterns senders may deliver to (mx); a
+	// pattern may start with "*." (RFC 8461 section 4.1). Default: the
+	// hostname.
+	MX []string `toml:"mx"`
+	// MaxAge is how long senders cache the policy (max_age), at most a
+	// year (RFC 8461 section 3.2). Default 1 week.
+	MaxAge time.Duration `toml:"max_age"`
+}
+
 // Log configures log/slog output.
 type Log struct {
 	Level  string `toml:"level"`  // debug, info, warn, error; default info
@@ -150,6 +173,8 @@ const (
 	DefaultArgon2Time          = 1
 	DefaultArgon2MemoryKiB     = 47104
 	DefaultArgon2Threads       = 1
+	DefaultMTASTSMode          = "testing"
+	DefaultMTASTSMaxAge        = 7 * 24 * time.Hour
 
 	// MinIdleTimeout is RFC 9051 section 5.4's floor for the autologout
 	// timer of authenticated sessions.
@@ -186,6 +211,7 @@ func Default() *Config {
 			MemoryKiB: DefaultArgon2MemoryKiB,
 			Threads:   DefaultArgon2Threads,
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Log:    Log{Level: "info", Format: "text"},
+		MTASTS: MTASTS{Mode: DefaultMTASTSMode, MaxAge: DefaultMTASTSMaxAge},
 	}
 }

@@ -76,6 +76,8 @@ data_dir = "data"
 [listen]
 imap = "127.0.0.1:1143"
 imaps = "[::1]:1993"
+http = "127.0.0.1:8080"
+https = "127.0.0.1:8443"
 
 [tls]
 cert = "/etc/ssl/mail.pem"
@@ -104,6 +106,11 @@ allow_plaintext_loopback = true
 [log]
 level = "debug"
 format = "json"
+
+[mta_sts]
+mode = "enforce"
+mx = ["mail.example.org", "*.mx.example.org"]
+max_age = "720h"
 `)
 	cfg, err := Load(path)
 	if err != nil {
@@ -113,7 +120,7 @@ format = "json"
 	want := &Config{
 		Hostname: "mail.example.org",
 		DataDir:  filepath.Join(dir, "data"),
-		Listen:   Listen{IMAP: "127.0.0.1:1143", IMAPS: "[::1]:1993"},
+		Listen:   Listen{IMAP: "127.0.0.1:1143", IMAPS: "[::1]:1993", HTTP: "127.0.0.1:8080", HTTPS: "127.0.0.1:8443"},
 		TLS:      TLS{Cert: "/etc/ssl/mail.pem", Key: filepath.Join(dir, "keys/mail.key")},
 		DNS:      DNS{Nameservers: []string{"127.0.0.1:5353", "[::1]:53"}, ZoneFile: filepath.Join(dir, "zone.txt")},
 		Limits: Limits{
@@ -126,8 +133,9 @@ format = "json"
 			LoginTimeout:        20 * time.Second,
 			WriteTimeout:        90 * time.Second,
 		},
-		Auth: Auth{Time: 2, MemoryKiB: 19456, Threads: 1, AllowPlaintextLoopback: true},
-		Log:  Log{Level: "debug", Format: "json"},
+		Auth:   Auth{Time: 2, MemoryKiB: 19456, Threads: 1, AllowPlaintextLoopback: true},
+		Log:    Log{Level: "debug", Format: "json"},
+		MTASTS: MTASTS{Mode: "enforce", MX: []string{"mail.example.org", "*.mx.example.org"}, MaxAge: 30 * 24 * time.Hour},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Load:\n got %+v\nwant %+v", cfg, want)
@@ -270,6 +278,16 @@ func TestValidate(t *testing.T) {
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, `log.level: "verbose" is not one of`},
 		{"log level case", func(c *Config) { c.Log.Level = "WARN" }, ""},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, `log.format: "xml" is not one of text, json`},
+		{"http only", func(c *Config) { c.Listen = Listen{HTTP: "127.0.0.1:0"} }, ""},
+		{"https duplicate", func(c *Config) { c.Listen.HTTPS = ":993" }, "listen.https: address :993 is also used by listen.imaps"},
+		{"mta-sts mode", func(c *Config) { c.MTASTS.Mode = "Enforce" }, `mta_sts.mode: "Enforce" is not one of enforce, testing, none`},
+		{"mta-sts none", func(c *Config) { c.MTASTS.Mode = "none" }, ""},
+		{"mta-sts mx wildcard", func(c *Config) { c.MTASTS.MX = []string{"*.example.org", "mx.example.org"} }, ""},
+		{"mta-sts mx bad", func(c *Config) { c.MTASTS.MX = []string{"mx.example.org", "mx_1.example.org"} }, `mta_sts.mx[1]: "mx_1.example.org"`},
+		{"mta-sts mx inner wildcard", func(c *Config) { c.MTASTS.MX = []string{"mx.*.example.org"} }, "mta_sts.mx[0]"},
+		{"mta-sts max_age zero", func(c *Config) { c.MTASTS.MaxAge = 0 }, "mta_sts.max_age: 0s is out of range"},
+		{"mta-sts max_age year", func(c *Config) { c.MTASTS.MaxAge = MaxMTASTSMaxAge }, ""},
+		{"mta-sts max_age above year", func(c *Config) { c.MTASTS.MaxAge = MaxMTASTSMaxAge + time.Second }, "mta_sts.max_age"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,7 +7,7 @@ type Listener struct {
 	// Addr is the host:port to listen on.
 	Addr string
 	// ImplicitTLS is true for ports where TLS starts before the protocol
-	// (RFC 8314: imaps, pop3s, submissions).
+	// (RFC 8314: imaps, pop3s, submissions; and https).
 	ImplicitTLS bool
 }
 
@@ -23,11 +23,12 @@ func (l *Listen) listeners() []Listener {
 		{Name: "smtp", Addr: l.SMTP},
 		{Name: "lmtp", Addr: l.LMTP},
 		{Name: "http", Addr: l.HTTP},
+		{Name: "https", Addr: l.HTTPS, ImplicitTLS: true},
 	}
 }
 
 // Enabled returns the listeners that are set, in the order imap, imaps,
-// pop3, pop3s, submission, submissions, smtp, lmtp, http.
+// pop3, pop3s, submission, submissions, smtp, lmtp, http, https.
 func (l *Listen) Enabled() []Listener {
 	var out []Listener
 	for _, ln := range l.listeners() {
@@ -77,8 +78,6 @@ func notImplemented(name string) (protocol string, missing bool) {
 		return "SMTP", true
 	case "lmtp":
 		return "LMTP", true
-	case "http":
-		return "HTTP", true
 	}
 	return "", false
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Limits of the argon2id parameters Validate accepts. The lower bounds are
@@ -129,8 +130,29 @@ func (cfg *Config) Validate() error {
 		add("log.format", "%q is not one of text, json", cfg.Log.Format)
 	}
 
+	m := &cfg.MTASTS
+	switch m.Mode {
+	case "enforce", "testing", "none":
+	default:
+		// RFC 8461 section 3.2: the policy's mode is one of these three.
+		add("mta_sts.mode", "%q is not one of enforce, testing, none", m.Mode)
+	}
+	for i, mx := range m.MX {
+		// RFC 8461 section 4.1: a pattern is a name or "*." and a name.
+		if err := checkDNSName(strings.TrimPrefix(mx, "*.")); err != nil {
+			add(fmt.Sprintf("mta_sts.mx[%d]", i), "%q: %v", mx, err)
+		}
+	}
+	if m.MaxAge <= 0 || m.MaxAge > MaxMTASTSMaxAge {
+		add("mta_sts.max_age", "%v is out of range 1s..%v (RFC 8461 section 3.2)", m.MaxAge, MaxMTASTSMaxAge)
+	}
+
 	return errors.Join(errs...)
 }
+
+// MaxMTASTSMaxAge is the longest max_age RFC 8461 section 3.2 allows:
+// 31557600 seconds, about a year.
+const MaxMTASTSMaxAge = 31557600 * time.Second
 
 // checkListenAddr checks a host:port and returns a normalized form to
 // detect two listeners on one address, or "" for port 0.
