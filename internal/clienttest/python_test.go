@@ -101,3 +101,15 @@ func TestPythonMessageSizeLimit(t *testing.T) {
 	}})
 	runPython(t, "limits.py", port(t, env.IMAPS), env.CertFile(), strconv.Itoa(limit))
 }
+
+// TestPythonCompress runs COMPRESS=DEFLATE (RFC 4978) from Python's zlib
+// with sync flushes and with partial flushes: a 1 MB APPEND and FETCH
+// round trip over the compressed stream.
+func TestPythonCompress(t *testing.T) {
+	for _, flush := range []string{"sync", "partial"} {
+		t.Run(flush, func(t *testing.T) {
+			env := imaptest.Start(t, imaptest.Options{})
+			runPython(t, "compress.py", port(t, env.IMAPS), env.CertFile(), flush)
+		})
+	}
+}

@@ -36,6 +36,7 @@ func (c *session) capabilities() []string {
 		"UIDPLUS", "MOVE", "CHILDREN", "LIST-EXTENDED", "LIST-STATUS",
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "ESEARCH", "SEARCHRES",
 		"MULTIAPPEND", "BINARY", "STATUS=SIZE", "WITHIN", "UNAUTHENTICATE",
+		"COMPRESS=DEFLATE",
 		"APPENDLIMIT="+strconv.FormatInt(c.limits.MaxMessageSize, 10),
 	)
 }

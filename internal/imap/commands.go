@@ -42,6 +42,7 @@ func init() {
 		"LOGIN":          {run: (*session).cmdLogin, states: stateNotAuthenticated},
 		"AUTHENTICATE":   {run: (*session).cmdAuthenticate, states: stateNotAuthenticated},
 		"ENABLE":         {run: (*session).cmdEnable, states: authenticated},
+		"COMPRESS":       {run: (*session).cmdCompress, states: authenticated},
 		"UNAUTHENTICATE": {run: (*session).cmdUnauthenticate, states: authenticated},
 		"SELECT":         {run: (*session).cmdSelect, states: authenticated},
 		"EXAMINE":        {run: (*session).cmdSelect, states: authenticated},

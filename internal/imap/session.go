@@ -42,6 +42,8 @@ type session struct {
 	log    *slog.Logger
 	remote netip.AddrPort
 	tls    bool
+	// compressed is set once COMPRESS DEFLATE is active (RFC 4978).
+	compressed bool
 	// tlsState is the TLS connection state once TLS is up (channel
 	// binding for SCRAM-SHA-256-PLUS).
 	tlsState *tls.ConnectionState

@@ -56,6 +56,11 @@ type EnableArgs struct {
 	Capabilities []string // upper case
 }
 
+// CompressArgs: COMPRESS mechanism (RFC 4978 section 3).
+type CompressArgs struct {
+	Mechanism string // upper case
+}
+
 // IDArgs: ID ( "key" "value" ... ) or ID NIL (RFC 2971).
 type IDArgs struct {
 	Fields []IDField // nil for NIL

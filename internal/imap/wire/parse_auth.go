@@ -96,3 +96,15 @@ func (r *Reader) parseID() *IDArgs {
 		r.sp()
 	}
 }
+
+// parseCompress reads COMPRESS's argument: SP algorithm, an atom
+// (RFC 4978 section 4).
+func (r *Reader) parseCompress() *CompressArgs {
+	r.sp()
+	var buf [32]byte
+	mech := r.keyword(buf[:])
+	if mech == nil {
+		r.fail("compression mechanism name too long")
+	}
+	return &CompressArgs{Mechanism: string(mech)}
+}

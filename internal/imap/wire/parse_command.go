@@ -38,6 +38,8 @@ func (r *Reader) parseCommand() *Command {
 		return &Command{Name: "ENABLE", Args: r.parseEnable()}
 	case "ID":
 		return &Command{Name: "ID", Args: r.parseID()}
+	case "COMPRESS":
+		return &Command{Name: "COMPRESS", Args: r.parseCompress()}
 
 	case "SELECT":
 		return &Command{Name: "SELECT", Args: r.parseSelect()}

@@ -101,6 +101,7 @@ var validCommandTests = []struct {
 	{in: "ENABLE IMAP4rev2", want: Command{Name: "ENABLE", Args: &EnableArgs{[]string{"IMAP4REV2"}}}},
 
 	{in: "ID NIL", want: Command{Name: "ID", Args: &IDArgs{}}},
+	{in: "COMPRESS deflate", want: Command{Name: "COMPRESS", Args: &CompressArgs{Mechanism: "DEFLATE"}}},
 	{in: "ID nil", want: Command{Name: "ID", Args: &IDArgs{}}},
 	{in: "ID ()", want: Command{Name: "ID", Args: &IDArgs{Fields: []IDField{}}}},
 	{in: `ID ("name" "mutt" "version" NIL)`, want: Command{Name: "ID", Args: &IDArgs{Fields: []IDField{{"name", strp("mutt")}, {"version", nil}}}}},
