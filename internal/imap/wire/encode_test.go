@@ -102,6 +102,9 @@ func encodeCommand(cmd *Command) []byte {
 			w.SP()
 			w.Raw(c)
 		}
+	case *CompressArgs:
+		w.SP()
+		w.Raw(a.Mechanism)
 	case *IDArgs:
 		w.SP()
 		if a.Fields == nil {
