@@ -15,8 +15,12 @@ package dns
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/netip"
+	"time"
+
+	"postfach/internal/config"
 )
 
 // Resolver answers the lookups mail needs. Its method set is that of
@@ -32,3 +36,44 @@ type Resolver interface {
 }
 
 var _ Resolver = (*net.Resolver)(nil)
+
+// Options tune the resolvers New builds beyond the configuration.
+type Options struct {
+	// Timeout bounds one query to one nameserver. Default 2s.
+	Timeout time.Duration
+	// Attempts is how many times each nameserver is tried before a query
+	// fails with a temporary error. Default 2.
+	Attempts int
+	// CacheSize bounds the answers the nameserver resolver caches. 0
+	// means DefaultCacheSize; negative turns the cache off.
+	CacheSize int
+	// MaxTTL caps how long an answer is cached whatever its TTL. Default
+	// 1h.
+	MaxTTL time.Duration
+	// Logger receives zone file reloads and their errors; nil discards.
+	Logger *slog.Logger
+}
+
+// Defaults of Options.
+const (
+	DefaultTimeout   = 2 * time.Second
+	DefaultAttempts  = 2
+	DefaultCacheSize = 8192
+	DefaultMaxTTL    = time.Hour
+)
+
+// New returns the resolver cfg describes:
+//   - zone_file only: answers from the zone file and nothing else (tests,
+//     offline use); the network is never touched.
+//   - nameservers only: queries those servers, with a cache.
+//   - both: the zone file first; names it does not hold (and that are
+//     outside any zone whose SOA it holds) go to the nameservers.
+//   - neither: the system resolver (net.DefaultResolver).
+func New(cfg config.DNS) (Resolver, error) {
+	return NewWithOptions(cfg, Options{})
+}
+
+// NewWithOptions is New with tuning.
+func NewWithOptions(cfg config.DNS, opts Options) (Resolver, error) {
+	return newResolver(cfg, opts)
+}
