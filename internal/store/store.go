@@ -289,6 +289,84 @@ type Mail interface {
 	Expunge(ctx context.Context, mbox MailboxID, uids UIDSet) ([]UID, error)
 	// Search returns the UIDs of messages matching c, ascending.
 	Search(ctx context.Context, mbox MailboxID, c *SearchCriteria) ([]UID, error)
+
+	// POP3 (RFC 1939) sees INBOX as a maildrop; see POP3Maildrop.
+	//
+	// POP3Maildrop reads INBOX as a POP3 session sees it at login: the
+	// messages not hidden from POP3, ascending by UID, with the sizes
+	// RETR sends. It is one consistent snapshot.
+	POP3Maildrop(ctx context.Context) (POP3Maildrop, error)
+	// POP3Update applies what a POP3 session's UPDATE state commits (RFC
+	// 1939 section 6), in one transaction: all of it or none. UIDs that
+	// no longer exist (expunged over IMAP meanwhile) are skipped. Sessions
+	// of the account learn of the change like of any other (notify).
+	POP3Update(ctx context.Context, mbox MailboxID, upd POP3Update) (POP3UpdateResult, error)
+	// SetPOP3Policy sets the account's own deletion policy; "" returns
+	// the account to the server's.
+	SetPOP3Policy(ctx context.Context, p POP3Policy) error
+}
+
+// POP3Policy says what a message deleted over POP3 (DELE, then QUIT)
+// becomes. IMAP serves the same INBOX, so the choice is the operator's or
+// the account's, not the protocol's.
+type POP3Policy string
+
+const (
+	// POP3Expunge removes the message, as IMAP EXPUNGE does: IMAP
+	// sessions see it expunged.
+	POP3Expunge POP3Policy = "expunge"
+	// POP3Trash moves the message to the account's Trash mailbox (the
+	// \Trash special-use mailbox, created if there is none).
+	POP3Trash POP3Policy = "trash"
+	// POP3Hide keeps the message in INBOX for IMAP, unchanged, and hides
+	// it from every later POP3 session.
+	POP3Hide POP3Policy = "flag"
+)
+
+// Valid reports whether p is one of the policies.
+func (p POP3Policy) Valid() bool {
+	return p == POP3Expunge || p == POP3Trash || p == POP3Hide
+}
+
+// POP3Message is one message of a maildrop.
+type POP3Message struct {
+	UID UID
+	// Size is the octet count RETR sends, byte-stuffing and the final
+	// "." line not counted: the stored (CRLF) message, plus the CRLF that
+	// ends its last line when the message does not end with one (RFC
+	// 1939 section 11 asks for the exact size).
+	Size int64
+	// Blob identifies the body for Mail.OpenBody, as Message.Blob does.
+	Blob string
+}
+
+// POP3Maildrop is INBOX as a POP3 session sees it.
+type POP3Maildrop struct {
+	Mailbox  Mailbox
+	Messages []POP3Message
+	// Policy is the account's own deletion policy; "" means the server's.
+	Policy POP3Policy
+}
+
+// POP3Update is what the UPDATE state of a POP3 session applies.
+type POP3Update struct {
+	// Delete lists the messages marked deleted (DELE); Policy says what
+	// becomes of them.
+	Delete []UID
+	Policy POP3Policy
+	// Seen lists messages to flag \Seen (those the session retrieved,
+	// when the operator wants IMAP to see them read). A message that
+	// Delete removes from INBOX is left as it is.
+	Seen []UID
+}
+
+// POP3UpdateResult tells what POP3Update did.
+type POP3UpdateResult struct {
+	// Deleted lists the UIDs the policy was applied to, ascending; UIDs
+	// already gone are not in it.
+	Deleted []UID
+	// Moved says where POP3Trash put them.
+	Moved CopyResult
 }
 
 // SearchCriteria is a conjunction: a message matches when every condition

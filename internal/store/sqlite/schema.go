@@ -128,6 +128,7 @@ CREATE TABLE blob_trash (
 	name TEXT PRIMARY KEY
 ) WITHOUT ROWID;
 `,
+	pop3Migration, // 1 -> 2 (pop3.go)
 }
 
 // migrate brings the database to the current schema. It runs in one
