@@ -128,7 +128,10 @@ CREATE TABLE blob_trash (
 	name TEXT PRIMARY KEY
 ) WITHOUT ROWID;
 `,
-	pop3Migration, // 1 -> 2 (pop3.go)
+	pop3Migration,     // 1 -> 2 (pop3.go)
+	guardSchema,       // 2 -> 3 (guard.go)
+	credentialsSchema, // 3 -> 4 (credentials.go)
+	aliasesSchema,     // 4 -> 5 (aliases.go)
 }
 
 // migrate brings the database to the current schema. It runs in one
