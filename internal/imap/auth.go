@@ -36,7 +36,7 @@ func (c *session) capabilities() []string {
 		"UIDPLUS", "MOVE", "CHILDREN", "LIST-EXTENDED", "LIST-STATUS",
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "ESEARCH", "SEARCHRES",
 		"MULTIAPPEND", "BINARY", "STATUS=SIZE", "WITHIN", "UNAUTHENTICATE",
-		"COMPRESS=DEFLATE",
+		"COMPRESS=DEFLATE", "CONDSTORE", "QRESYNC",
 		"APPENDLIMIT="+strconv.FormatInt(c.limits.MaxMessageSize, 10),
 	)
 }
@@ -265,6 +265,18 @@ func (c *session) cmdEnable(ctx context.Context, cmd *wire.Command) error {
 				c.rev2 = true
 				c.w.SetUTF8(true)
 				enabled = append(enabled, "IMAP4rev2")
+			}
+		case "CONDSTORE":
+			if !c.condstore {
+				c.enableCondStore()
+				enabled = append(enabled, "CONDSTORE")
+			}
+		case "QRESYNC":
+			// RFC 7162 section 3.2.3: QRESYNC implies CONDSTORE.
+			if !c.qresync {
+				c.qresync = true
+				c.enableCondStore()
+				enabled = append(enabled, "QRESYNC")
 			}
 		}
 	}

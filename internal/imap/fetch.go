@@ -21,6 +21,8 @@ type fetchPlan struct {
 	body      bool // open the body
 	setSeen   bool // some item sets \Seen (RFC 9051 section 6.4.5)
 	flags     bool // FLAGS was asked for
+	uid       bool // UID is among the items
+	modseq    bool // MODSEQ is among the items (RFC 7162)
 }
 
 func planFetch(items []wire.FetchItem, uid bool) (fetchPlan, error) {
@@ -30,6 +32,7 @@ func planFetch(items []wire.FetchItem, uid bool) (fetchPlan, error) {
 		switch it.Name {
 		case "UID":
 			hasUID = true
+			p.uid = true
 		case "FLAGS":
 			p.flags = true
 		case "INTERNALDATE", "RFC822.SIZE":
@@ -62,7 +65,7 @@ func planFetch(items []wire.FetchItem, uid bool) (fetchPlan, error) {
 				p.setSeen = true
 			}
 		case "MODSEQ":
-			return p, errBad("", "MODSEQ needs CONDSTORE, which is not enabled")
+			p.modseq = true
 		default:
 			return p, errBad("", "Unsupported FETCH item "+it.Name)
 		}
@@ -71,6 +74,7 @@ func planFetch(items []wire.FetchItem, uid bool) (fetchPlan, error) {
 	if uid && !hasUID {
 		// RFC 9051 section 6.4.9: UID FETCH always reports UIDs.
 		p.items = append([]wire.FetchItem{{Name: "UID"}}, items...)
+		p.uid = true
 	}
 	return p, nil
 }
@@ -79,16 +83,33 @@ func planFetch(items []wire.FetchItem, uid bool) (fetchPlan, error) {
 // BINARY).
 func (c *session) cmdFetch(ctx context.Context, cmd *wire.Command) error {
 	args := cmd.Args.(*wire.FetchArgs)
-	if args.ChangedSince != 0 || args.Vanished {
-		return errBad("", "CHANGEDSINCE and VANISHED need CONDSTORE and QRESYNC, which are not enabled")
+	if args.Vanished && (!c.qresync || !cmd.UID || args.ChangedSince == 0) {
+		// RFC 7162 section 3.2.6: only UID FETCH, with CHANGEDSINCE,
+		// after ENABLE QRESYNC.
+		return errBad("", "VANISHED needs UID FETCH with CHANGEDSINCE, after ENABLE QRESYNC")
 	}
 	plan, err := planFetch(args.Items, cmd.UID)
 	if err != nil {
 		return err
 	}
+	if plan.modseq || args.ChangedSince != 0 {
+		// A CONDSTORE enabling command (RFC 7162 section 3.1).
+		c.enableCondStore()
+	}
+	if args.ChangedSince != 0 && !plan.modseq {
+		// Section 3.1.4.1: CHANGEDSINCE implies the MODSEQ item.
+		plan.items = append(plan.items, wire.FetchItem{Name: "MODSEQ"})
+		plan.modseq = true
+	}
 	spans, err := c.spans(args.Set, cmd.UID, false)
 	if err != nil {
 		return err
+	}
+	if args.ChangedSince != 0 {
+		spans, err = c.changedSpans(ctx, spans, store.ModSeq(args.ChangedSince), &args.Set, args.Vanished)
+		if err != nil {
+			return err
+		}
 	}
 	s := c.sel
 	var failed error
@@ -204,6 +225,17 @@ func (c *session) fetchOne(ctx context.Context, seq int, m *store.Message, plan 
 		sp()
 		c.w.Raw("FLAGS ")
 		c.writeFlagList(m.Flags, m.Keywords, !c.rev2 && c.sel.isRecent(m.UID))
+		// RFC 7162 section 3.2.4: a FETCH that set \Seen reports UID and
+		// MODSEQ once CONDSTORE is on.
+		if c.condstore && !plan.uid {
+			sp()
+			c.w.Raw("UID ")
+			c.w.Number(uint64(m.UID))
+		}
+		if c.condstore && !plan.modseq {
+			sp()
+			c.writeModSeq(m.ModSeq)
+		}
 	}
 	for i, it := range plan.items {
 		sp()
@@ -220,6 +252,8 @@ func (c *session) fetchOne(ctx context.Context, seq int, m *store.Message, plan 
 		case "RFC822.SIZE":
 			c.w.Raw("RFC822.SIZE ")
 			c.w.Number(uint64(m.Size))
+		case "MODSEQ":
+			c.writeModSeq(m.ModSeq)
 		case "ENVELOPE":
 			c.w.Raw("ENVELOPE ")
 			c.writeEnvelope(m.Part.Envelope)

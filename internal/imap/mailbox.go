@@ -3,6 +3,7 @@ package imap
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"postfach/internal/imap/wire"
@@ -133,6 +134,7 @@ func (c *session) cmdNamespace(ctx context.Context, cmd *wire.Command) error {
 var statusItems = map[string]bool{
 	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
 	"DELETED": true, "SIZE": true, "RECENT": true, "APPENDLIMIT": true,
+	"HIGHESTMODSEQ": true, // RFC 7162 section 3.1.7
 }
 
 func checkStatusItems(items []string) error {
@@ -151,6 +153,10 @@ func (c *session) cmdStatus(ctx context.Context, cmd *wire.Command) error {
 	args := cmd.Args.(*wire.StatusArgs)
 	if err := checkStatusItems(args.Items); err != nil {
 		return err
+	}
+	if slices.Contains(args.Items, "HIGHESTMODSEQ") {
+		// A CONDSTORE enabling command (RFC 7162 section 3.1).
+		c.enableCondStore()
 	}
 	mb, err := c.lookup(ctx, args.Mailbox)
 	if err != nil {
@@ -192,6 +198,8 @@ func (c *session) writeStatus(name string, items []string, st store.MailboxStatu
 		case "APPENDLIMIT":
 			// RFC 7889 section 3: the same limit for every mailbox.
 			c.w.Number(uint64(c.limits.MaxMessageSize))
+		case "HIGHESTMODSEQ":
+			c.w.Number(uint64(st.HighestModSeq))
 		}
 	}
 	c.w.Raw(")")

@@ -15,7 +15,8 @@ func (c *session) cmdStore(ctx context.Context, cmd *wire.Command) error {
 		return err
 	}
 	if args.HasUnchangedSince {
-		return errBad("", "UNCHANGEDSINCE needs CONDSTORE, which is not enabled")
+		// A CONDSTORE enabling command (RFC 7162 section 3.1).
+		c.enableCondStore()
 	}
 	spans, err := c.spans(args.Set, cmd.UID, false)
 	if err != nil {
@@ -33,11 +34,24 @@ func (c *session) cmdStore(ctx context.Context, cmd *wire.Command) error {
 	case '-':
 		upd.Op = store.FlagsRemove
 	}
+	if args.HasUnchangedSince && args.UnchangedSince == 0 {
+		// RFC 7162 section 3.1.3: UNCHANGEDSINCE 0 fails for every
+		// message, since system flags always exist.
+		c.okCode = "MODIFIED " + c.formatNumbers(c.uidsOf(spans), cmd.UID)
+		return nil
+	}
+	upd.UnchangedSince = store.ModSeq(args.UnchangedSince)
 	s.dirty = true
-	return c.eachChunk(spans, func(set store.UIDSet, lo, hi int) error {
+	var modified []store.UID
+	err = c.eachChunk(spans, func(set store.UIDSet, lo, hi int) error {
 		res, err := c.mail.StoreFlags(ctx, s.mbox.ID, set, upd)
 		if err != nil {
 			return err
+		}
+		for _, u := range res.Modified {
+			if idx := s.index(u); idx >= lo && idx < hi {
+				modified = append(modified, u)
+			}
 		}
 		for _, r := range res.Messages {
 			idx := s.index(r.UID)
@@ -47,24 +61,60 @@ func (c *session) cmdStore(ctx context.Context, cmd *wire.Command) error {
 			if r.Changed {
 				s.reported[r.UID] = r.ModSeq
 			}
-			if args.Silent {
+			// RFC 7162 sections 3.1.3 and 3.2.4: once CONDSTORE is on,
+			// a changed message is reported with its new MODSEQ even
+			// with .SILENT.
+			silent := args.Silent
+			if silent && !(c.condstore && r.Changed) {
 				continue
 			}
 			c.w.Raw("* ")
 			c.w.Number(uint64(idx + 1))
 			c.w.Raw(" FETCH (")
-			if cmd.UID {
+			if cmd.UID || c.condstore {
 				c.w.Raw("UID ")
 				c.w.Number(uint64(r.UID))
 				c.w.SP()
 			}
-			c.w.Raw("FLAGS ")
-			c.writeFlagList(r.Flags, r.Keywords, !c.rev2 && s.isRecent(r.UID))
+			if !silent {
+				c.w.Raw("FLAGS ")
+				c.writeFlagList(r.Flags, r.Keywords, !c.rev2 && s.isRecent(r.UID))
+				if c.condstore {
+					c.w.SP()
+				}
+			}
+			if c.condstore {
+				c.writeModSeq(r.ModSeq)
+			}
 			c.w.Raw(")")
 			c.w.CRLF()
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	if len(modified) > 0 {
+		// Section 3.1.3: the messages that failed the test, as
+		// sequence numbers for STORE and UIDs for UID STORE.
+		c.okCode = "MODIFIED " + c.formatNumbers(modified, cmd.UID)
+	}
+	return nil
+}
+
+// formatNumbers formats known UIDs as a UID set, or as the set of their
+// sequence numbers.
+func (c *session) formatNumbers(uids []store.UID, uid bool) string {
+	if uid {
+		return formatUIDSet(uids)
+	}
+	nums := make([]store.UID, 0, len(uids))
+	for _, u := range uids {
+		if i := c.sel.index(u); i >= 0 {
+			nums = append(nums, store.UID(i+1))
+		}
+	}
+	return formatUIDSet(nums)
 }
 
 // cmdCopy runs COPY and MOVE (RFC 9051 sections 6.4.7 and 6.4.8, RFC

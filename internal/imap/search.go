@@ -17,6 +17,7 @@ func (c *session) cmdSearch(ctx context.Context, cmd *wire.Command) error {
 	s := c.sel
 	save := slices.Contains(args.Return, "SAVE")
 	var crit store.SearchCriteria
+	c.searchModSeq = false
 	if err := c.searchKeys(&crit, args.Criteria); err != nil {
 		return err // a BAD leaves "$" as it was (RFC 5182 section 2.1)
 	}
@@ -46,11 +47,24 @@ func (c *session) cmdSearch(ctx context.Context, cmd *wire.Command) error {
 		}
 		return uint64(s.index(u) + 1)
 	}
+	// RFC 7162 section 3.1.6: a search with MODSEQ reports the highest
+	// MODSEQ of the messages it returns.
+	var highest store.ModSeq
+	if c.searchModSeq && len(uids) > 0 {
+		if highest, err = c.highestModSeq(ctx, uids); err != nil {
+			return err
+		}
+	}
 	if !args.HasReturn && !c.rev2 {
 		c.w.Raw("* SEARCH")
 		for _, u := range uids {
 			c.w.SP()
 			c.w.Number(num(u))
+		}
+		if highest != 0 {
+			c.w.Raw(" (MODSEQ ")
+			c.w.Number(uint64(highest))
+			c.w.Raw(")")
 		}
 		c.w.CRLF()
 		return nil
@@ -108,8 +122,30 @@ func (c *session) cmdSearch(ctx context.Context, cmd *wire.Command) error {
 		}
 		c.w.Raw(formatUIDSet(nums))
 	}
+	if highest != 0 {
+		// RFC 7162 section 3.1.10.
+		c.w.Raw(" MODSEQ ")
+		c.w.Number(uint64(highest))
+	}
 	c.w.CRLF()
 	return nil
+}
+
+// highestModSeq returns the largest MODSEQ among known messages.
+func (c *session) highestModSeq(ctx context.Context, uids []store.UID) (store.ModSeq, error) {
+	var highest store.ModSeq
+	for len(uids) > 0 {
+		n := min(len(uids), chunkSize)
+		msgs, err := c.mail.Messages(ctx, c.sel.mbox.ID, uidSetOf(uids[:n]), store.FetchOptions{})
+		if err != nil {
+			return 0, err
+		}
+		for i := range msgs {
+			highest = max(highest, msgs[i].ModSeq)
+		}
+		uids = uids[n:]
+	}
+	return highest, nil
 }
 
 // searchKeys adds the conjunction of keys to crit.
@@ -257,7 +293,14 @@ func (c *session) searchKey(crit *store.SearchCriteria, k *wire.SearchKey) error
 	case "AND":
 		return c.searchKeys(crit, k.Children)
 	case "MODSEQ":
-		return errBad("", "MODSEQ needs CONDSTORE, which is not enabled")
+		// RFC 7162 section 3.1.5; a CONDSTORE enabling command. The
+		// entry name and type are accepted and ignored: flags share
+		// one MODSEQ per message (section 3.1.12).
+		c.enableCondStore()
+		c.searchModSeq = true
+		if store.ModSeq(k.Number) > crit.ModSeq {
+			crit.ModSeq = store.ModSeq(k.Number)
+		}
 	default:
 		return errBad("", "Unsupported search key "+k.Name)
 	}

@@ -55,8 +55,12 @@ func (c *session) cmdSelect(ctx context.Context, cmd *wire.Command) error {
 		c.state = stateAuthenticated
 		c.statusLine("*", "OK", "CLOSED", "Previous mailbox is now closed")
 	}
-	if args.CondStore || args.QResync != nil {
-		return errBad("", "CONDSTORE and QRESYNC are not supported")
+	if args.QResync != nil && !c.qresync {
+		// RFC 7162 section 3.2.5.
+		return errBad("", "QRESYNC must be enabled first (ENABLE QRESYNC)")
+	}
+	if args.CondStore {
+		c.enableCondStore()
 	}
 	mb, err := c.lookup(ctx, args.Mailbox)
 	if err != nil {
@@ -119,6 +123,8 @@ func (c *session) cmdSelect(ctx context.Context, cmd *wire.Command) error {
 	c.w.Number(uint64(s.mbox.UIDNext))
 	c.w.Raw("] Predicted next UID")
 	c.w.CRLF()
+	// RFC 7162 section 3.1.2.1: with every successful SELECT.
+	c.writeHighestModSeq()
 	if c.rev2 {
 		// RFC 9051 section 6.3.2: a LIST response with the name.
 		c.w.Raw("* LIST (")
@@ -126,6 +132,11 @@ func (c *session) cmdSelect(ctx context.Context, cmd *wire.Command) error {
 		c.w.Raw(`) "/" `)
 		c.w.Mailbox(s.mbox.Name, true)
 		c.w.CRLF()
+	}
+	if args.QResync != nil {
+		if err := c.qresyncSelect(ctx, args.QResync); err != nil {
+			return err
+		}
 	}
 	if readOnly {
 		c.okCode = "READ-ONLY"

@@ -259,7 +259,7 @@ func (c *session) syncSelected(ctx context.Context, allowExpunge, force bool) er
 		if ms, ok := s.reported[m.UID]; ok && ms >= m.ModSeq {
 			continue
 		}
-		c.writeFlagsFetch(idx+1, m.UID, m.Flags, m.Keywords)
+		c.writeFlagsFetch(idx+1, m.UID, m.Flags, m.Keywords, m.ModSeq)
 	}
 	clear(s.reported)
 	if newKeywords {
@@ -294,14 +294,20 @@ func (c *session) syncSelected(ctx context.Context, allowExpunge, force bool) er
 // the messages after it (RFC 9051 section 7.5.1).
 func (c *session) reportExpunged(uids []store.UID) {
 	s := c.sel
+	if c.qresync && len(uids) > 0 {
+		// RFC 7162 section 3.2.10: VANISHED replaces EXPUNGE.
+		c.writeVanished(uids, false)
+	}
 	keep := s.uids[:0:0]
 	k := 0
 	for i, u := range s.uids {
 		if k < len(uids) && uids[k] == u {
-			c.w.Raw("* ")
-			c.w.Number(uint64(i + 1 - k))
-			c.w.Raw(" EXPUNGE")
-			c.w.CRLF()
+			if !c.qresync {
+				c.w.Raw("* ")
+				c.w.Number(uint64(i + 1 - k))
+				c.w.Raw(" EXPUNGE")
+				c.w.CRLF()
+			}
 			k++
 			continue
 		}
@@ -326,10 +332,15 @@ func (c *session) writeRecentCount() {
 	c.w.CRLF()
 }
 
-// writeFlagsFetch sends an unsolicited "* seq FETCH (UID n FLAGS (...))".
-// The UID lets clients apply it without knowing our numbering (RFC 7162
-// section 3.2.4 asks for it; it does no harm elsewhere).
-func (c *session) writeFlagsFetch(seq int, uid store.UID, f store.Flags, kw []string) {
+// writeFlagsFetch sends an unsolicited "* seq FETCH (UID n FLAGS (...))",
+// with MODSEQ once CONDSTORE is on (RFC 7162 section 3.2.4). The UID lets
+// clients apply it without knowing our numbering (section 3.2.4 asks for
+// it; it does no harm elsewhere).
+func (c *session) writeFlagsFetch(seq int, uid store.UID, f store.Flags, kw []string, ms store.ModSeq) {
+	if c.condstore {
+		c.writeFlagsFetchModSeq(seq, uid, f, kw, ms)
+		return
+	}
 	c.w.Raw("* ")
 	c.w.Number(uint64(seq))
 	c.w.Raw(" FETCH (UID ")

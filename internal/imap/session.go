@@ -44,6 +44,11 @@ type session struct {
 	tls    bool
 	// compressed is set once COMPRESS DEFLATE is active (RFC 4978).
 	compressed bool
+	// condstore is set by the first CONDSTORE enabling command, qresync
+	// by ENABLE QRESYNC (RFC 7162 sections 3.1 and 3.2.3).
+	condstore, qresync bool
+	// searchModSeq is set while a SEARCH uses the MODSEQ key.
+	searchModSeq bool
 	// tlsState is the TLS connection state once TLS is up (channel
 	// binding for SCRAM-SHA-256-PLUS).
 	tlsState *tls.ConnectionState
