@@ -215,6 +215,11 @@ func (n *nsSource) exchangeOne(ctx context.Context, name string, qtype uint16, s
 		resp, err = roundTrip(ctx, n.tcp, q, server)
 	}
 	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// Our AfterFunc may have closed the connection before the
+			// read deadline fired: it is the timeout all the same.
+			return nil, errTimeout
+		}
 		return nil, err
 	}
 	// The ID matched (miekg/dns checks it); the question must too, or a
@@ -224,6 +229,15 @@ func (n *nsSource) exchangeOne(ctx context.Context, name string, qtype uint16, s
 	}
 	return resp, nil
 }
+
+// errTimeout is a query that got no answer in time.
+var errTimeout error = timeoutError{}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
 
 // roundTrip sends q and reads the answer on a fresh connection, which
 // cancelling ctx closes (miekg/dns only honours its deadline).
