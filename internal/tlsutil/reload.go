@@ -47,10 +47,13 @@ type CertReloader struct {
 	lastFailed fileStamp  // of the last pair that failed to load, to log once
 }
 
-// fileStamp identifies a version of the certificate and key files.
+// fileStamp identifies a version of the certificate and key files. The
+// inode catches a replacement (rename over the file) that keeps size and
+// modification time, as a renewal within one clock tick can.
 type fileStamp struct {
 	certMod, keyMod   int64
 	certSize, keySize int64
+	certIno, keyIno   uint64
 }
 
 // NewCertReloader loads the pair now and returns a reloader serving it.
@@ -135,7 +138,7 @@ func (r *CertReloader) stamp() (fileStamp, error) {
 		return fileStamp{}, fmt.Errorf("tls: %w", err)
 	}
 	return fileStamp{
-		certMod: c.ModTime().UnixNano(), certSize: c.Size(),
-		keyMod: k.ModTime().UnixNano(), keySize: k.Size(),
+		certMod: c.ModTime().UnixNano(), certSize: c.Size(), certIno: inode(c),
+		keyMod: k.ModTime().UnixNano(), keySize: k.Size(), keyIno: inode(k),
 	}, nil
 }
