@@ -408,3 +408,152 @@ type HeaderMatch struct {
 	Field string
 	Value string
 }
+
+// Credentials: what the auth layer keeps beside an account's password
+// hash. A backend that implements Credentials (the SQLite store does)
+// gives postfach SCRAM, app passwords and two-factor login; internal/auth
+// finds it by a type assertion on the store it is given.
+//
+// Every row belongs to an account and goes when the account goes. What is
+// stored is never a secret a client sends: SCRAM keys, hashes of app
+// passwords and of recovery codes. The TOTP secret is the exception
+// (RFC 6238 needs it to compute codes); it is as sensitive as a password.
+type Credentials interface {
+	// CredentialSecret returns the store's random secret of that name
+	// (32 octets), created on first use and the same ever after, in every
+	// process that opens the store.
+	CredentialSecret(ctx context.Context, name string) ([]byte, error)
+
+	// SCRAMKeys returns the SCRAM-SHA-256 keys of the account's password,
+	// or ErrNotFound when there are none or they were made for another
+	// password hash than the account has now (the password changed).
+	SCRAMKeys(ctx context.Context, account AccountID) (SCRAMKeys, error)
+	// SetSCRAMKeys stores the keys of the password whose hash is
+	// passwordHash. They count only while the account has that hash.
+	SetSCRAMKeys(ctx context.Context, account AccountID, passwordHash string, keys SCRAMKeys) error
+
+	// AddAppPassword stores a new app password (ID, Created and LastUsed
+	// are set by the store) and returns it; ErrExists when the account has
+	// one of that name.
+	AddAppPassword(ctx context.Context, ap AppPassword) (AppPassword, error)
+	// AppPasswords lists an account's app passwords by name.
+	AppPasswords(ctx context.Context, account AccountID) ([]AppPassword, error)
+	// AppPasswordByHash finds an app password by its hash, of any
+	// account; ErrNotFound when none has it.
+	AppPasswordByHash(ctx context.Context, hash []byte) (AppPassword, error)
+	// AppPasswordByID finds an app password; ErrNotFound once revoked.
+	AppPasswordByID(ctx context.Context, id int64) (AppPassword, error)
+	// RevokeAppPassword deletes an app password by name; ErrNotFound when
+	// there is none.
+	RevokeAppPassword(ctx context.Context, account AccountID, name string) error
+	// TouchAppPassword records a use of an app password.
+	TouchAppPassword(ctx context.Context, id int64, at time.Time) error
+
+	// TOTP returns the account's two-factor login, ErrNotFound when off.
+	TOTP(ctx context.Context, account AccountID) (TOTP, error)
+	// EnableTOTP turns two-factor login on (or re-enrolls it), replacing
+	// any earlier secret and recovery codes.
+	EnableTOTP(ctx context.Context, account AccountID, t TOTP, recoveryCodeHashes [][]byte) error
+	// DisableTOTP turns it off and forgets the secret and recovery codes;
+	// ErrNotFound when it was off.
+	DisableTOTP(ctx context.Context, account AccountID) error
+	// UseTOTPStep records that the code of a time step was accepted. It
+	// fails with ErrNotAllowed unless step is later than every step
+	// accepted before, so that each code opens one login (RFC 6238
+	// section 5.2).
+	UseTOTPStep(ctx context.Context, account AccountID, step int64) error
+	// UseRecoveryCode consumes a recovery code by its hash; ErrNotFound
+	// when the account has no such unused code.
+	UseRecoveryCode(ctx context.Context, account AccountID, hash []byte) error
+
+	// CredentialGeneration is a counter that changes whenever a credential
+	// stops being valid: an app password revoked, a password changed, an
+	// account removed, two-factor login turned on. A server polls it to
+	// learn of revocations made by other processes (the admin commands).
+	CredentialGeneration(ctx context.Context) (int64, error)
+}
+
+// SCRAMKeys are the SCRAM-SHA-256 keys of one password (RFC 5802 section
+// 3): enough to check a client's proof and to prove the server knows them,
+// not enough to log in.
+type SCRAMKeys struct {
+	Salt       []byte
+	Iterations int
+	StoredKey  []byte
+	ServerKey  []byte
+}
+
+// IsZero reports whether k holds no keys.
+func (k SCRAMKeys) IsZero() bool { return len(k.StoredKey) == 0 }
+
+// AppPassword is a password generated for one mail client, so that the
+// account password stays out of devices. Only its hash is stored.
+type AppPassword struct {
+	ID      int64
+	Account AccountID
+	Name    string
+	// Scope lists the protocols it opens: "imap", "pop3", "smtp".
+	Scope []string
+	// Hash identifies the password (internal/auth decides how it is made).
+	Hash []byte
+	// SCRAM holds its SCRAM-SHA-256 keys, made with the account's SCRAM
+	// salt; zero when it can only be used with PLAIN and LOGIN.
+	SCRAM    SCRAMKeys
+	Created  time.Time
+	LastUsed time.Time // zero: never used
+}
+
+// TOTP is an account's time-based one-time password enrollment (RFC 6238:
+// HMAC-SHA-1, 6 digits, 30-second steps, as authenticator apps expect).
+type TOTP struct {
+	Secret  []byte
+	Enabled time.Time
+	// LastStep is the latest time step whose code was accepted.
+	LastStep int64
+	// RecoveryCodes is the number of unused recovery codes (read only).
+	RecoveryCodes int
+}
+
+// Aliases: addresses that deliver to other addresses (SMTP). A backend
+// that implements Aliases (the SQLite store does) gives postfach aliases
+// and catch-all addresses; internal/deliver finds it by a type assertion
+// on the store it is given.
+//
+// An alias address is "local@domain" in a domain of the store, or
+// "@domain" for the domain's catch-all, which receives mail for every
+// address of the domain that is neither an account nor an alias. Its
+// targets are addresses: accounts, other aliases, or addresses elsewhere
+// (forwarding). Addresses are kept in lower case. AddAlias refuses an
+// account's address; should an account be added later under an alias's
+// address, the account takes the mail. Aliases go when their domain goes.
+type Aliases interface {
+	// AddAlias adds targets to the alias of address, creating it when
+	// needed, and returns the alias as it now is. ErrNotFound: the domain
+	// is not in the store; ErrExists: an account has that address;
+	// ErrInvalidName: an address is malformed or a target is the alias
+	// itself.
+	AddAlias(ctx context.Context, address string, targets []string) (Alias, error)
+	// RemoveAlias removes targets from the alias, or the whole alias when
+	// targets is empty; an alias left without targets is gone.
+	// ErrNotFound: no such alias, or none of the targets is in it.
+	RemoveAlias(ctx context.Context, address string, targets []string) error
+	// Alias returns the alias of address ("@domain" for a catch-all);
+	// ErrNotFound when there is none.
+	Alias(ctx context.Context, address string) (Alias, error)
+	// AliasList lists aliases, of one domain or (domain "") of all, by
+	// address.
+	AliasList(ctx context.Context, domain string) ([]Alias, error)
+	// AliasesTo lists the aliases that name target among their targets
+	// directly: the addresses its account may also send as.
+	AliasesTo(ctx context.Context, target string) ([]Alias, error)
+}
+
+// Alias is an address that delivers to other addresses.
+type Alias struct {
+	Address string   // "local@domain", or "@domain" for a catch-all
+	Targets []string // sorted
+	Created time.Time
+}
+
+// IsCatchAll reports whether the alias takes a whole domain's mail.
+func (a Alias) IsCatchAll() bool { return len(a.Address) > 0 && a.Address[0] == '@' }
