@@ -40,7 +40,9 @@ type Config struct {
 	Limits Limits `toml:"limits"`
 	Auth   Auth   `toml:"auth"`
 	Log    Log    `toml:"log"`
-	MTASTS MTASTS `toml:"mta_sts"`
+	// Security is the login guard ([security]): see security.go.
+	Security Security `toml:"security"`
+	MTASTS   MTASTS   `toml:"mta_sts"`
 }
 
 // Listen holds one host:port per protocol; empty means the listener is off.
@@ -65,9 +67,34 @@ type Listen struct {
 // TLS names the certificate and key files (PEM). When both are empty the
 // server generates a self-signed certificate in <data_dir>/tls and reuses
 // it on later starts.
+//
+// More pairs go in [[tls.certificates]]; a handshake gets the first pair
+// (cert/key first) whose certificate covers the name the client asked
+// for (SNI) and suits its signature algorithms, else the first pair.
+// Every pair is reloaded when its files change, without a restart.
+//
+// With acme = true, certificates for acme_domains (default: hostname)
+// come from an ACME CA (default Let's Encrypt) and renew in the
+// background; they are kept in <data_dir>/acme. The CA checks control of
+// each name by connecting to acme_tls_alpn_addr (TLS-ALPN-01, default
+// ":443") or acme_http_addr (HTTP-01, default ":80"); postfach listens
+// there only while it answers a challenge. "" turns a challenge type off.
 type TLS struct {
-	Cert string `toml:"cert"`
-	Key  string `toml:"key"`
+	Cert         string    `toml:"cert"`
+	Key          string    `toml:"key"`
+	Certificates []CertKey `toml:"certificates"`
+
+	ACME        bool     `toml:"acme"`
+	ACMEEmail   string   `toml:"acme_email"`
+	ACMEDomains []string `toml:"acme_domains"`
+	// ACMECA is the CA's directory URL (acme_ca).
+	ACMECA string `toml:"acme_ca"`
+	// ACMECARoot is a PEM file of CA certificates to trust for the ACME
+	// server's own TLS, for a private CA (acme_ca_root); default the
+	// system's roots.
+	ACMECARoot      string `toml:"acme_ca_root"`
+	ACMEHTTPAddr    string `toml:"acme_http_addr"`
+	ACMETLSALPNAddr string `toml:"acme_tls_alpn_addr"`
 }
 
 // DNS configures name resolution for mail routing and checks.
@@ -211,7 +238,9 @@ func Default() *Config {
 			MemoryKiB: DefaultArgon2MemoryKiB,
 			Threads:   DefaultArgon2Threads,
 		},
-		Log:    Log{Level: "info", Format: "text"},
-		MTASTS: MTASTS{Mode: DefaultMTASTSMode, MaxAge: DefaultMTASTSMaxAge},
+		Log:      Log{Level: "info", Format: "text"},
+		TLS:      TLS{ACMECA: DefaultACMEDirectory, ACMEHTTPAddr: DefaultACMEHTTPAddr, ACMETLSALPNAddr: DefaultACMETLSALPNAddr},
+		Security: defaultSecurity(),
+		MTASTS:   MTASTS{Mode: DefaultMTASTSMode, MaxAge: DefaultMTASTSMaxAge},
 	}
 }

@@ -82,6 +82,33 @@ https = "127.0.0.1:8443"
 [tls]
 cert = "/etc/ssl/mail.pem"
 key = "keys/mail.key"
+acme = true
+acme_email = "postmaster@example.org"
+acme_domains = ["mail.example.org", "imap.example.org"]
+acme_ca = "https://acme.example.net/directory"
+acme_ca_root = "acme-ca.pem"
+acme_http_addr = "127.0.0.1:8081"
+acme_tls_alpn_addr = "127.0.0.1:8444"
+
+[[tls.certificates]]
+cert = "other.pem"
+key = "/etc/ssl/other.key"
+
+[security]
+window = "2h"
+delay = "500ms"
+max_delay = "10s"
+max_delayed = 100
+delay_after = 2
+ban_after = 5
+network_delay_after = 8
+network_ban_after = 40
+site_delay_after = 30
+site_ban_after = 100
+account_delay_after = 4
+ban_duration = "24h"
+known_address_ttl = "720h"
+allowlist = ["192.0.2.0/24", "2001:db8::1"]
 
 [dns]
 nameservers = ["127.0.0.1:5353", "[::1]:53"]
@@ -121,8 +148,16 @@ max_age = "720h"
 		Hostname: "mail.example.org",
 		DataDir:  filepath.Join(dir, "data"),
 		Listen:   Listen{IMAP: "127.0.0.1:1143", IMAPS: "[::1]:1993", HTTP: "127.0.0.1:8080", HTTPS: "127.0.0.1:8443"},
-		TLS:      TLS{Cert: "/etc/ssl/mail.pem", Key: filepath.Join(dir, "keys/mail.key")},
-		DNS:      DNS{Nameservers: []string{"127.0.0.1:5353", "[::1]:53"}, ZoneFile: filepath.Join(dir, "zone.txt")},
+		TLS: TLS{Cert: "/etc/ssl/mail.pem", Key: filepath.Join(dir, "keys/mail.key"),
+			Certificates: []CertKey{{Cert: filepath.Join(dir, "other.pem"), Key: "/etc/ssl/other.key"}},
+			ACME:         true, ACMEEmail: "postmaster@example.org", ACMEDomains: []string{"mail.example.org", "imap.example.org"},
+			ACMECA: "https://acme.example.net/directory", ACMECARoot: filepath.Join(dir, "acme-ca.pem"),
+			ACMEHTTPAddr: "127.0.0.1:8081", ACMETLSALPNAddr: "127.0.0.1:8444"},
+		Security: Security{Window: 2 * time.Hour, Delay: 500 * time.Millisecond, MaxDelay: 10 * time.Second, MaxDelayed: 100,
+			DelayAfter: 2, BanAfter: 5, NetworkDelayAfter: 8, NetworkBanAfter: 40, SiteDelayAfter: 30, SiteBanAfter: 100,
+			AccountDelayAfter: 4, BanDuration: 24 * time.Hour, KnownAddressTTL: 30 * 24 * time.Hour,
+			Allowlist: []string{"192.0.2.0/24", "2001:db8::1"}},
+		DNS: DNS{Nameservers: []string{"127.0.0.1:5353", "[::1]:53"}, ZoneFile: filepath.Join(dir, "zone.txt")},
 		Limits: Limits{
 			MaxLineLength:       16384,
 			MaxLiteralSize:      1 << 20,

@@ -159,6 +159,11 @@ func collectKeys(t reflect.Type, prefix toml.Key, into map[string]reflect.Type) 
 		if f.Type.Kind() == reflect.Struct {
 			collectKeys(f.Type, key, into)
 		}
+		// Arrays of tables ([[tls.certificates]]): md.Keys() names their
+		// keys without an index.
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+			collectKeys(f.Type.Elem(), key, into)
+		}
 	}
 }
 
@@ -195,7 +200,11 @@ func (lineProbe) UnmarshalTOML(any) error { return errProbe }
 // resolvePaths makes every path absolute, relative ones against base (the
 // config file's directory), or the working directory when base is "".
 func (cfg *Config) resolvePaths(base string) error {
-	for _, p := range []*string{&cfg.DataDir, &cfg.TLS.Cert, &cfg.TLS.Key, &cfg.DNS.ZoneFile} {
+	paths := []*string{&cfg.DataDir, &cfg.TLS.Cert, &cfg.TLS.Key, &cfg.TLS.ACMECARoot, &cfg.DNS.ZoneFile}
+	for i := range cfg.TLS.Certificates {
+		paths = append(paths, &cfg.TLS.Certificates[i].Cert, &cfg.TLS.Certificates[i].Key)
+	}
+	for _, p := range paths {
 		if *p == "" {
 			continue
 		}

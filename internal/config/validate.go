@@ -119,6 +119,9 @@ func (cfg *Config) Validate() error {
 		add("auth.memory_kib", "%d is out of range %d..%d", a.MemoryKiB, 8*uint32(max(a.Threads, 1)), maxArgon2MemoryKiB)
 	}
 
+	errs = append(errs, cfg.Security.validate()...)
+	errs = append(errs, cfg.TLS.validate()...)
+
 	switch strings.ToLower(cfg.Log.Level) {
 	case "debug", "info", "warn", "warning", "error":
 	default:
