@@ -60,6 +60,8 @@ type command struct {
 	minArgs int
 	maxArgs int
 	run     func(a *app, configPath string, args []string) error
+	// flags, if set, defines the command's own flags (beside --config).
+	flags func(fs *flag.FlagSet)
 }
 
 func (c *command) usage() string {
@@ -77,6 +79,7 @@ func commands() []*command {
 		domainAddCommand(), domainListCommand(), domainRemoveCommand(),
 		userAddCommand(), userListCommand(), userPasswdCommand(), userRemoveCommand(),
 		versionCommand(),
+		benchCommand(), benchPrepareCommand(),
 	}
 }
 
@@ -131,6 +134,9 @@ func runEnv(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs := flag.NewFlagSet("postfach "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	cmdConfig := fs.String("config", *configPath, "")
+	if cmd.flags != nil {
+		cmd.flags(fs)
+	}
 	pos, err := parseInterleaved(fs, rest)
 	if errors.Is(err, flag.ErrHelp) {
 		a.printCommandHelp(stdout, cmd)

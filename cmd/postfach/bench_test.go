@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"postfach/internal/imaptest"
+	"postfach/internal/loadgen"
+)
+
+// TestBenchSmoke runs `postfach bench prepare` and a short `postfach
+// bench` of every IMAP workload against a real server: each must report
+// throughput and no errors.
+func TestBenchSmoke(t *testing.T) {
+	const users = 6
+	var names []string
+	for i := range users {
+		names = append(names, fmt.Sprintf("bench%d@example.org", i))
+	}
+	srv := imaptest.Start(t, imaptest.Options{Users: names})
+	env := map[string]string{"POSTFACH_BENCH_PASSWORD": imaptest.Password}
+	common := []string{"--imap", "imaps://" + srv.IMAPS, "--insecure", "--users", "bench%d@example.org", "--user-count", fmt.Sprint(users), "--quiet"}
+
+	r := postfach(t, env, "", append([]string{"bench", "prepare", "--messages", "20"}, common...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "appended 120 messages") {
+		t.Fatalf("bench prepare: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	for _, wl := range []string{"imap-mixed", "imap-fetch", "imap-append", "imap-search", "imap-mixed:2,imap-search:1", "idle"} {
+		t.Run(wl, func(t *testing.T) {
+			args := append([]string{"bench", "--json", "--workload", wl, "--clients", "3", "--duration", "1s", "--warmup", "200ms",
+				"--idle-conns", "4", "--idle-rate", "20", "--settle", "100ms"}, common...)
+			r := postfach(t, env, "", args...)
+			if r.code != 0 {
+				t.Fatalf("bench: exit %d\n%s", r.code, r.stderr)
+			}
+			var rep loadgen.Report
+			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+				t.Fatalf("report: %v\n%s", err, r.stdout)
+			}
+			if len(rep.Workloads) != len(strings.Split(wl, ",")) {
+				t.Fatalf("%d workloads reported", len(rep.Workloads))
+			}
+			for _, w := range rep.Workloads {
+				if w.Errors != 0 || w.Ops == 0 || w.OpsPerSec <= 0 {
+					t.Errorf("%s: %d ops, %.1f ops/s, %d errors %q", w.Name, w.Ops, w.OpsPerSec, w.Errors, w.ErrorSamples)
+				}
+				if w.Name == "idle" && (w.Idle == nil || w.Idle.Notified == 0) {
+					t.Errorf("idle: %+v", w.Idle)
+				}
+			}
+		})
+	}
+
+	// The text report names every command.
+	r = postfach(t, env, "", append([]string{"bench", "--workload", "imap-mixed", "--clients", "1", "--duration", "500ms", "--warmup", "0s"}, common...)...)
+	for _, want := range []string{"sessions/s", "CONNECT", "LOGIN", "SELECT", "FETCH HEADERS", "FETCH BODY", "STORE", "APPEND", "EXPUNGE", "LOGOUT", "p99 ms"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("text report lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// TestBenchRefuses checks the usage errors: load goes to loopback only,
+// and runs are bounded.
+func TestBenchRefuses(t *testing.T) {
+	env := map[string]string{"POSTFACH_BENCH_PASSWORD": "x"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "--imap", "imaps://192.0.2.1:993"}, "not a loopback address"},
+		{[]string{"bench", "--imap", "imaps://mail.example.org:993"}, "loopback IP address"},
+		{[]string{"bench", "--imap", "imaps://127.0.0.1:993", "--duration", "0s"}, "--duration"},
+		{[]string{"bench", "--imap", "imaps://127.0.0.1:993", "--duration", "48h"}, "--duration"},
+		{[]string{"bench", "--imap", "imaps://127.0.0.1:993", "--clients", "0"}, "--clients"},
+		{[]string{"bench", "--imap", "imaps://127.0.0.1:993", "--workload", "nope"}, "unknown workload"},
+		{[]string{"bench", "--imap", "imaps://127.0.0.1:993", "--users", "nobody"}, "%d"},
+		{[]string{"bench", "prepare"}, "--imap is required"},
+	} {
+		r := postfach(t, env, "", tc.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, r.code, r.stderr, exitUsage, tc.want)
+		}
+	}
+	// A workload whose target is missing.
+	r := postfach(t, env, "", "bench", "--imap", "imaps://127.0.0.1:993", "--workload", "pop3", "--duration", "1s")
+	if r.code == exitOK || !strings.Contains(r.stderr, "needs a pop3 target") {
+		t.Errorf("missing target: exit %d, %q", r.code, r.stderr)
+	}
+}
