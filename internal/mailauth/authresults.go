@@ -18,7 +18,11 @@ import (
 // between them.
 type resinfo []string
 
+// reason adds a reasonspec. A ";" inside it, though legal in a quoted
+// string, becomes ",": parsers that split the field at ";" first
+// (go-msgauth's among them) would break on it.
 func (r *resinfo) reason(s string) {
+	s = strings.ReplaceAll(s, ";", ",")
 	if s != "" {
 		*r = append(*r, "reason="+quoteValue(s, 200))
 	}
