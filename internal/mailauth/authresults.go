@@ -152,5 +152,10 @@ func pvalue(s string) string {
 	if plain && !strings.HasPrefix(s, ".") {
 		return s
 	}
+	if i := strings.LastIndexByte(s, '@'); i >= 0 && strings.Contains(s[:i], ";") {
+		// A local part with ";" trips parsers that split at ";" first;
+		// the domain alone is a valid value (RFC 8601 section 2.7.2).
+		return pvalue(s[i:])
+	}
 	return quoteValue(s, 0)
 }
