@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net/netip"
 	"strings"
@@ -49,6 +50,11 @@ type Conn struct {
 	// TLS is the connection's TLS state, nil on a plaintext connection.
 	// SCRAM-SHA-256-PLUS takes its channel binding from it.
 	TLS *tls.ConnectionState
+	// ServerCertificate is the certificate the server presented in the
+	// TLS handshake, for tls-server-end-point channel binding (RFC 5929
+	// section 4); crypto/tls does not report it, CaptureCertificate does.
+	// When nil, SCRAM-SHA-256-PLUS offers tls-exporter only (TLS 1.3).
+	ServerCertificate *x509.Certificate
 }
 
 // Session is a successful login.
@@ -58,9 +64,27 @@ type Session struct {
 	// "app-password:NAME".
 	Credential string
 	// Revoked is closed when the credential stops being valid (an app
-	// password revoked, the password changed); the session must then end.
-	// A nil channel never fires.
+	// password revoked, the password changed, two-factor login turned
+	// on, the account removed); the session must then end. A nil channel
+	// never fires. Revocations made by other processes (the admin
+	// commands) arrive within Options.RevocationPoll.
 	Revoked <-chan struct{}
+
+	// appPassword is the app password's id, 0 for the account password.
+	appPassword int64
+	// release ends the revocation watch (Close).
+	release func()
+}
+
+// Close tells the auth layer that the session is over (the connection
+// closed, or the client logged out or sent UNAUTHENTICATE), so that it
+// stops watching the credential for revocation. Protocols call it once
+// the session ends; more calls do nothing. A session never closed costs
+// a little memory until its credential changes.
+func (s Session) Close() {
+	if s.release != nil {
+		s.release()
+	}
 }
 
 // Exchange is one SASL authentication in progress (RFC 4422 section 3).
@@ -115,11 +139,29 @@ func (s *Service) Secure(conn Conn) bool {
 // Mechanisms lists the SASL mechanisms to advertise on conn, in order of
 // preference. It is empty when the connection is not secure: protocols
 // then advertise that login is disabled (IMAP LOGINDISABLED) instead.
+//
+// SCRAM needs the store's Credentials. SCRAM-SHA-256-PLUS is offered only
+// on TLS, when a channel binding type is available there (see
+// channelBindingTypes); a client that supports channel binding and sees
+// it offered must use it (the "y" flag is refused then, RFC 5802 section
+// 6).
 func (s *Service) Mechanisms(conn Conn) []string {
 	if !s.Secure(conn) {
 		return nil
 	}
-	return []string{"PLAIN", "LOGIN"}
+	if s.creds == nil {
+		return []string{"PLAIN", "LOGIN"}
+	}
+	if s.offersPlus(conn) {
+		return []string{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN"}
+	}
+	return []string{"SCRAM-SHA-256", "PLAIN", "LOGIN"}
+}
+
+// offersPlus reports whether SCRAM-SHA-256-PLUS is offered on conn.
+func (s *Service) offersPlus(conn Conn) bool {
+	exporter, endPoint := channelBindingTypes(conn)
+	return s.creds != nil && (exporter || endPoint)
 }
 
 // Start begins a SASL exchange with the named mechanism (case-insensitive).
@@ -132,21 +174,33 @@ func (s *Service) Start(conn Conn, mechanism string) (Exchange, error) {
 		return &plainExchange{s: s, conn: conn}, nil
 	case "LOGIN":
 		return &loginExchange{s: s, conn: conn}, nil
+	case "SCRAM-SHA-256":
+		if s.creds != nil {
+			return &scramExchange{s: s, conn: conn}, nil
+		}
+	case "SCRAM-SHA-256-PLUS":
+		if s.offersPlus(conn) {
+			return &scramExchange{s: s, conn: conn, plus: true}, nil
+		}
 	}
 	return nil, ErrUnsupportedMechanism
 }
 
 // Password checks a user name and password given outside SASL (IMAP
-// LOGIN, POP3 USER/PASS).
+// LOGIN, POP3 USER/PASS), and for PLAIN and LOGIN. The password is the
+// account password or one of its app passwords whose scope has
+// conn.Protocol. Once two-factor login is on, the account password is
+// refused with an *Error saying so, but only when it was right; a wrong
+// one is ErrInvalidCredentials as always.
 func (s *Service) Password(ctx context.Context, conn Conn, username, password string) (Session, error) {
 	if !s.Secure(conn) {
 		return Session{}, ErrPrivacyRequired
 	}
-	acct, err := s.loginConn(ctx, conn, username, password)
+	sess, err := s.loginConn(ctx, conn, username, password)
 	if err != nil {
 		return Session{}, err
 	}
-	return Session{Account: acct, Credential: "password"}, nil
+	return s.watch(sess), nil
 }
 
 // plainExchange is SASL PLAIN (RFC 4616): one message, sent as the

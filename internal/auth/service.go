@@ -56,6 +56,22 @@ type Options struct {
 	// loopback connections (see Secure).
 	AllowPlaintextLoopback bool
 	Logger                 *slog.Logger
+
+	// Credentials stores SCRAM keys, app passwords and two-factor
+	// logins. Default: the Accounts given to NewService, when it
+	// implements store.Credentials (the SQLite store does). Without it
+	// the service offers PLAIN and LOGIN with account passwords only.
+	Credentials store.Credentials
+	// SCRAMIterations is the PBKDF2 iteration count of new SCRAM keys
+	// (see DefaultSCRAMIterations); at least MinSCRAMIterations.
+	SCRAMIterations int
+	// MinPasswordLength is the password policy's minimum length, in
+	// characters (see DefaultMinPasswordLength).
+	MinPasswordLength int
+	// RevocationPoll is how often a server looks for credentials revoked
+	// by other processes while sessions that depend on them exist.
+	// Default 2 seconds.
+	RevocationPoll time.Duration
 }
 
 // Service checks logins against the store's accounts.
@@ -71,6 +87,17 @@ type Service struct {
 
 	// verifications counts argon2id verifications done (tests).
 	verifications atomic.Int64
+
+	// Credentials beyond the password hash (credentials.go); creds is
+	// nil when the store has none.
+	creds           store.Credentials
+	scramIterations int
+	policy          PasswordPolicy
+	secrets         secretCache
+	revocations     *revocations
+	touches         touchLog
+	// scramNonce makes the server's SCRAM nonce (tests fix it).
+	scramNonce func() string
 
 	// dummy is a hash, with the current parameters, of a random password:
 	// unknown users and disabled logins are verified against it, so they
@@ -99,6 +126,24 @@ func NewService(accounts Accounts, opts Options) (*Service, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Credentials == nil {
+		opts.Credentials, _ = accounts.(store.Credentials)
+	}
+	if opts.SCRAMIterations == 0 {
+		opts.SCRAMIterations = DefaultSCRAMIterations
+	}
+	if opts.SCRAMIterations < MinSCRAMIterations || opts.SCRAMIterations > maxSCRAMIterations {
+		return nil, fmt.Errorf("auth: SCRAM iteration count %d out of range %d..%d", opts.SCRAMIterations, MinSCRAMIterations, maxSCRAMIterations)
+	}
+	if opts.MinPasswordLength == 0 {
+		opts.MinPasswordLength = DefaultMinPasswordLength
+	}
+	if opts.MinPasswordLength < 1 || opts.MinPasswordLength > MaxPasswordLen {
+		return nil, fmt.Errorf("auth: minimum password length %d out of range 1..%d", opts.MinPasswordLength, MaxPasswordLen)
+	}
+	if opts.RevocationPoll <= 0 {
+		opts.RevocationPoll = 2 * time.Second
+	}
 	s := &Service{
 		accounts:               accounts,
 		params:                 opts.Params,
@@ -107,7 +152,12 @@ func NewService(accounts Accounts, opts Options) (*Service, error) {
 		allowPlaintextLoopback: opts.AllowPlaintextLoopback,
 		log:                    opts.Logger,
 		now:                    time.Now,
+		creds:                  opts.Credentials,
+		scramIterations:        opts.SCRAMIterations,
+		policy:                 PasswordPolicy{MinLength: opts.MinPasswordLength},
+		scramNonce:             randomNonce,
 	}
+	s.revocations = newRevocations(s, opts.RevocationPoll)
 	if opts.CacheTTL > 0 {
 		s.cache = newVerifyCache(opts.CacheTTL, opts.CacheSize)
 	}
@@ -142,33 +192,40 @@ func (s *Service) Hash(ctx context.Context, password string) (string, error) {
 // trimmed) and password, and returns the account. A failure is
 // ErrInvalidCredentials, the Limiter's refusal, ctx's error, or a store
 // error (the service cannot tell; protocols answer "try later").
+//
+// Login takes the account password only, not app passwords, and refuses
+// it with the two-factor error when two-factor login is on (see
+// Password). It starts no revocation watch.
 func (s *Service) Login(ctx context.Context, username, password string, remote netip.Addr) (store.Account, error) {
-	return s.loginConn(ctx, Conn{Remote: remote}, username, password)
+	sess, err := s.loginConn(ctx, Conn{Remote: remote}, username, password)
+	return sess.Account, err
 }
 
-// loginConn is Login for a login arriving on conn.
-func (s *Service) loginConn(ctx context.Context, conn Conn, username, password string) (store.Account, error) {
+// loginConn is Login for a login arriving on conn: the work of Password
+// (authenticate), between the Limiter's Allow and Done.
+func (s *Service) loginConn(ctx context.Context, conn Conn, username, password string) (Session, error) {
 	remote := conn.Remote
 	user := NormalizeUsername(username)
 	if s.limiter != nil {
 		if err := s.limiter.Allow(ctx, remote, user); err != nil {
-			return store.Account{}, err
+			return Session{}, err
 		}
 	}
-	acct, reason, err := s.login(ctx, user, password)
-	if err != nil && !errors.Is(err, ErrInvalidCredentials) {
+	sess, reason, err := s.authenticate(ctx, conn, user, password)
+	var refusal *Error
+	if err != nil && !errors.Is(err, ErrInvalidCredentials) && !errors.As(err, &refusal) {
 		// A store failure or cancellation says nothing about the
 		// credentials: do not count it as a failed attempt.
-		return store.Account{}, err
+		return Session{}, err
 	}
 	if s.limiter != nil {
 		s.limiter.Done(remote, user, err == nil)
 	}
 	if err != nil {
 		logFailure(s.log, conn, user, reason)
-		return store.Account{}, err
+		return Session{}, err
 	}
-	return acct, nil
+	return sess, nil
 }
 
 // login does Login's work. On a credentials failure it returns
@@ -213,7 +270,7 @@ func (s *Service) login(ctx context.Context, user, password string) (acct store.
 		}
 	}
 	if needsRehash {
-		s.rehash(ctx, acct, password)
+		acct.PasswordHash = s.rehash(ctx, acct, password)
 	}
 	return acct, "", nil
 }
@@ -233,23 +290,28 @@ func (s *Service) burn(ctx context.Context, password string) error {
 // rehash stores a hash of password with the current parameters. A failure
 // only costs the upgrade: the login stands. The store has no
 // compare-and-swap, so re-read the hash first: if an administrator set a
-// new password meanwhile, keep it (a narrow race remains).
-func (s *Service) rehash(ctx context.Context, acct store.Account, password string) {
+// new password meanwhile, keep it (a narrow race remains). It returns the
+// hash the account has afterwards, as far as it knows.
+func (s *Service) rehash(ctx context.Context, acct store.Account, password string) string {
 	enc, err := s.Hash(ctx, password)
 	if err != nil {
 		s.log.Warn("password rehash failed", "user", acct.Address, "err", err)
-		return
+		return acct.PasswordHash
 	}
 	cur, err := s.accounts.AccountByAddress(ctx, acct.Address)
 	if err != nil || cur.PasswordHash != acct.PasswordHash {
-		return
+		return acct.PasswordHash
 	}
+	// Sessions logged in with this password stay: the new hash is of
+	// the same password (revoke.go).
+	s.revocations.rehashed(acct.ID, acct.PasswordHash, enc)
 	if err := s.accounts.SetPasswordHash(ctx, acct.Address, enc); err != nil {
 		s.log.Warn("storing upgraded password hash failed", "user", acct.Address, "err", err)
-		return
+		return acct.PasswordHash
 	}
 	s.log.Info("password hash upgraded to current parameters", "user", acct.Address,
 		"time", s.params.Time, "memory_kib", s.params.MemoryKiB, "threads", s.params.Threads)
+	return enc
 }
 
 // acquire takes one of the argon2id slots, or fails when ctx ends first.

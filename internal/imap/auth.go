@@ -227,6 +227,7 @@ func (c *session) loggedIn(sess auth.Session) error {
 	c.mail = c.srv.Store.Mail(acct.ID)
 	c.sub = c.srv.Hub.Subscribe(int64(acct.ID))
 	c.state = stateAuthenticated
+	c.watchLogin(sess)
 	c.log = c.log.With("account", acct.Address)
 	c.log.Info("logged in", "credential", sess.Credential)
 	// RFC 9051 section 6.2.2: the OK may carry the capabilities, which
@@ -249,6 +250,7 @@ func (c *session) cmdUnauthenticate(ctx context.Context, cmd *wire.Command) erro
 		c.sub.Close()
 		c.sub = nil
 	}
+	c.endLogin()
 	c.acct, c.mail, c.rev2 = store.Account{}, nil, false
 	c.w.SetUTF8(false)
 	c.state = stateNotAuthenticated

@@ -27,7 +27,7 @@ func (c *session) cmdIdle(ctx context.Context, cmd *wire.Command) error {
 	// reading and writing a connection at once is safe.
 	done := make(chan lineResult, 1)
 	c.raw.SetReadDeadline(time.Now().Add(c.limits.IdleTimeout))
-	if c.interrupted.Load() {
+	if c.interrupted.Load() || c.revoked.Load() {
 		c.raw.SetReadDeadline(time.Now())
 	}
 	go func() {
@@ -44,6 +44,8 @@ func (c *session) cmdIdle(ctx context.Context, cmd *wire.Command) error {
 				return errBad("", "Expected DONE")
 			case c.interrupted.Load():
 				c.bye("Server shutting down")
+			case c.revoked.Load():
+				c.bye(revokedText)
 			case isTimeout(res.err):
 				c.bye("Autologout; idle for too long")
 			default:

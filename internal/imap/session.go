@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log/slog"
@@ -52,6 +53,16 @@ type session struct {
 	// tlsState is the TLS connection state once TLS is up (channel
 	// binding for SCRAM-SHA-256-PLUS).
 	tlsState *tls.ConnectionState
+	// serverCert is the certificate the handshake presented
+	// (tls-server-end-point channel binding).
+	serverCert *x509.Certificate
+
+	// authSess is the auth layer's session while authenticated. revoked is
+	// set when its credential is revoked (auth.Session.Revoked); the
+	// session then ends like on shutdown (watchLogin).
+	authSess  auth.Session
+	revoked   atomic.Bool
+	stopWatch chan struct{}
 
 	state state
 	acct  store.Account
@@ -156,6 +167,10 @@ func (c *session) serveOne(ctx context.Context) bool {
 		c.bye("Server shutting down")
 		return false
 	}
+	if c.revoked.Load() {
+		c.bye(revokedText)
+		return false
+	}
 	cmd, err := c.r.ReadCommand()
 	if err != nil {
 		var werr *wire.Error
@@ -169,6 +184,8 @@ func (c *session) serveOne(ctx context.Context) bool {
 			return c.w.Flush() == nil
 		case c.interrupted.Load():
 			c.bye("Server shutting down")
+		case c.revoked.Load():
+			c.bye(revokedText)
 		case isTimeout(err):
 			c.bye("Autologout; idle for too long")
 		case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
@@ -238,11 +255,13 @@ func sanitizeText(s string) string {
 // startTLS turns the connection into a TLS one (implicit TLS, or
 // STARTTLS after its OK).
 func (c *session) startTLS() error {
-	tc := tls.Server(c.conn, c.srv.TLS)
+	conf, presented := auth.CaptureCertificate(c.srv.TLS)
+	tc := tls.Server(c.conn, conf)
 	c.raw.SetDeadline(time.Now().Add(c.limits.LoginTimeout))
 	if err := tc.Handshake(); err != nil {
 		return err
 	}
+	c.serverCert = presented()
 	c.raw.SetDeadline(time.Time{})
 	c.conn = tc
 	c.tls = true
@@ -263,13 +282,51 @@ func (c *session) close() {
 		c.sub.Close()
 		c.sub = nil
 	}
+	c.endLogin()
 	c.raw.Close()
 	c.log.Debug("disconnected")
 }
 
+// revokedText ends a session whose credential was revoked.
+const revokedText = "Credentials revoked; log in again"
+
+// watchLogin keeps the auth layer's session and, when its credential is
+// revoked (an app password revoked, the password changed, two-factor
+// login turned on), ends this session: the read in progress, a command
+// or IDLE, returns at once, and the session says BYE. As with interrupt,
+// the flag is set before the deadline and the reader sets its deadline
+// before it checks the flag.
+func (c *session) watchLogin(sess auth.Session) {
+	c.endLogin()
+	c.authSess = sess
+	if sess.Revoked == nil {
+		return
+	}
+	stop := make(chan struct{})
+	c.stopWatch = stop
+	go func() {
+		select {
+		case <-sess.Revoked:
+			c.revoked.Store(true)
+			c.raw.SetReadDeadline(time.Now())
+		case <-stop:
+		}
+	}()
+}
+
+// endLogin stops watching the login and tells the auth layer it ended.
+func (c *session) endLogin() {
+	if c.stopWatch != nil {
+		close(c.stopWatch)
+		c.stopWatch = nil
+	}
+	c.authSess.Close()
+	c.authSess = auth.Session{}
+}
+
 // authConn describes the connection to the auth layer.
 func (c *session) authConn() auth.Conn {
-	return auth.Conn{Protocol: "imap", Remote: c.remote.Addr(), TLS: c.tlsState}
+	return auth.Conn{Protocol: "imap", Remote: c.remote.Addr(), TLS: c.tlsState, ServerCertificate: c.serverCert}
 }
 
 // secure reports whether passwords may cross this connection.
