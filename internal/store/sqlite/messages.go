@@ -49,7 +49,7 @@ func (m *mail) Snapshot(ctx context.Context, id store.MailboxID) (store.Snapshot
 			return err
 		}
 		snap.Mailbox = mb.Mailbox
-		if snap.UIDs, err = readUIDs(ctx, tx, id, mb.messages); err != nil {
+		if snap.UIDs, err = m.s.mailboxUIDs(ctx, tx, mb); err != nil {
 			return err
 		}
 		if snap.Keywords, err = mailboxKeywords(ctx, tx, id); err != nil {

@@ -96,6 +96,7 @@ type Store struct {
 	w      *writer
 	cp     *checkpointer
 	recent *recentClaims
+	uids   *uidCache
 	bufs   sync.Pool // *ingestBufs
 }
 
@@ -130,7 +131,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Store{dir: opts.Dir, hub: opts.Hub, log: opts.Logger, now: opts.Now, recent: newRecentClaims()}
+	s := &Store{dir: opts.Dir, hub: opts.Hub, log: opts.Logger, now: opts.Now, recent: newRecentClaims(), uids: newUIDCache()}
 
 	sync := "FULL"
 	if opts.NoSync {
