@@ -156,7 +156,8 @@ type Queue struct {
 
 	mu sync.Mutex
 	// run is the scheduler while started; nil otherwise.
-	run *runner
+	run    *runner
+	closed bool
 }
 
 // Open opens (creating if needed) the queue in dir, usually
@@ -227,6 +228,13 @@ func Open(dir string, opts Options) (*Queue, error) {
 // Close stops delivery (see Stop; attempts in flight are cancelled) and
 // closes the database.
 func (q *Queue) Close() error {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return nil
+	}
+	q.closed = true
+	q.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := q.Stop(ctx)
