@@ -43,6 +43,7 @@ type Config struct {
 	// Security is the login guard ([security]): see security.go.
 	Security Security `toml:"security"`
 	MTASTS   MTASTS   `toml:"mta_sts"`
+	POP3     POP3     `toml:"pop3"`
 }
 
 // Listen holds one host:port per protocol; empty means the listener is off.
@@ -242,5 +243,6 @@ func Default() *Config {
 		TLS:      TLS{ACMECA: DefaultACMEDirectory, ACMEHTTPAddr: DefaultACMEHTTPAddr, ACMETLSALPNAddr: DefaultACMETLSALPNAddr},
 		Security: defaultSecurity(),
 		MTASTS:   MTASTS{Mode: DefaultMTASTSMode, MaxAge: DefaultMTASTSMaxAge},
+		POP3:     defaultPOP3(),
 	}
 }

@@ -70,8 +70,6 @@ func (cfg *Config) Warnings() []string {
 // here.
 func notImplemented(name string) (protocol string, missing bool) {
 	switch name {
-	case "pop3", "pop3s":
-		return "POP3", true
 	case "submission", "submissions":
 		return "SMTP submission", true
 	case "smtp":

@@ -122,6 +122,8 @@ func (cfg *Config) Validate() error {
 	errs = append(errs, cfg.Security.validate()...)
 	errs = append(errs, cfg.TLS.validate()...)
 
+	errs = append(errs, cfg.POP3.validate()...)
+
 	switch strings.ToLower(cfg.Log.Level) {
 	case "debug", "info", "warn", "warning", "error":
 	default:
