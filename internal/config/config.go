@@ -44,6 +44,7 @@ type Config struct {
 	Security Security `toml:"security"`
 	MTASTS   MTASTS   `toml:"mta_sts"`
 	POP3     POP3     `toml:"pop3"`
+	Queue    Queue    `toml:"queue"`
 }
 
 // Listen holds one host:port per protocol; empty means the listener is off.
@@ -244,5 +245,6 @@ func Default() *Config {
 		Security: defaultSecurity(),
 		MTASTS:   MTASTS{Mode: DefaultMTASTSMode, MaxAge: DefaultMTASTSMaxAge},
 		POP3:     defaultPOP3(),
+		Queue:    defaultQueue(),
 	}
 }

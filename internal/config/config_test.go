@@ -171,6 +171,7 @@ max_age = "720h"
 		Auth:   Auth{Time: 2, MemoryKiB: 19456, Threads: 1, AllowPlaintextLoopback: true},
 		Log:    Log{Level: "debug", Format: "json"},
 		MTASTS: MTASTS{Mode: "enforce", MX: []string{"mail.example.org", "*.mx.example.org"}, MaxAge: 30 * 24 * time.Hour},
+		Queue:  defaultQueue(),
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Load:\n got %+v\nwant %+v", cfg, want)

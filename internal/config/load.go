@@ -200,7 +200,7 @@ func (lineProbe) UnmarshalTOML(any) error { return errProbe }
 // resolvePaths makes every path absolute, relative ones against base (the
 // config file's directory), or the working directory when base is "".
 func (cfg *Config) resolvePaths(base string) error {
-	paths := []*string{&cfg.DataDir, &cfg.TLS.Cert, &cfg.TLS.Key, &cfg.TLS.ACMECARoot, &cfg.DNS.ZoneFile}
+	paths := []*string{&cfg.DataDir, &cfg.TLS.Cert, &cfg.TLS.Key, &cfg.TLS.ACMECARoot, &cfg.DNS.ZoneFile, &cfg.Queue.RootCAFile}
 	for i := range cfg.TLS.Certificates {
 		paths = append(paths, &cfg.TLS.Certificates[i].Cert, &cfg.TLS.Certificates[i].Key)
 	}

@@ -121,6 +121,7 @@ func (cfg *Config) Validate() error {
 
 	errs = append(errs, cfg.Security.validate()...)
 	errs = append(errs, cfg.TLS.validate()...)
+	errs = append(errs, cfg.Queue.validate()...)
 
 	errs = append(errs, cfg.POP3.validate()...)
 
