@@ -177,7 +177,9 @@ type countingLimiter struct {
 	ok, failed int
 }
 
-func (l *countingLimiter) Allow(ctx context.Context, remote netip.Addr, user string) error { return nil }
+func (l *countingLimiter) Allow(ctx context.Context, remote netip.Addr, user string) error {
+	return nil
+}
 
 func (l *countingLimiter) Done(remote netip.Addr, user string, success bool) {
 	l.mu.Lock()
