@@ -161,6 +161,18 @@ type Auth struct {
 	// loopback connections, for a TLS terminator on the same host
 	// (allow_plaintext_loopback). Default false.
 	AllowPlaintextLoopback bool `toml:"allow_plaintext_loopback"`
+	// MinPasswordLength is the shortest password `postfach user add` and
+	// `user passwd` accept, in characters (min_password_length); common
+	// passwords are refused at any length. Default 12 (see
+	// auth.DefaultMinPasswordLength).
+	MinPasswordLength int `toml:"min_password_length"`
+	// SCRAMIterations is the PBKDF2 iteration count of new SCRAM-SHA-256
+	// keys (scram_iterations). The server cannot run argon2id for SCRAM
+	// logins: after a database leak, this count is what slows guessing
+	// against the stored SCRAM keys. Clients compute it at each login.
+	// Default 32768; at least 4096 (RFC 7677 section 4). Keys made with
+	// another count are remade at the next PLAIN or LOGIN login.
+	SCRAMIterations int `toml:"scram_iterations"`
 }
 
 // MTASTS is the MTA-STS policy (RFC 8461) the http and https listeners
@@ -202,6 +214,8 @@ const (
 	DefaultArgon2Time          = 1
 	DefaultArgon2MemoryKiB     = 47104
 	DefaultArgon2Threads       = 1
+	DefaultMinPasswordLength   = 12
+	DefaultSCRAMIterations     = 32768
 	DefaultMTASTSMode          = "testing"
 	DefaultMTASTSMaxAge        = 7 * 24 * time.Hour
 
@@ -239,6 +253,9 @@ func Default() *Config {
 			Time:      DefaultArgon2Time,
 			MemoryKiB: DefaultArgon2MemoryKiB,
 			Threads:   DefaultArgon2Threads,
+
+			MinPasswordLength: DefaultMinPasswordLength,
+			SCRAMIterations:   DefaultSCRAMIterations,
 		},
 		Log:      Log{Level: "info", Format: "text"},
 		TLS:      TLS{ACMECA: DefaultACMEDirectory, ACMEHTTPAddr: DefaultACMEHTTPAddr, ACMETLSALPNAddr: DefaultACMETLSALPNAddr},

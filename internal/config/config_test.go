@@ -129,6 +129,8 @@ time = 2
 memory_kib = 19456
 threads = 1
 allow_plaintext_loopback = true
+min_password_length = 16
+scram_iterations = 8192
 
 [log]
 level = "debug"
@@ -168,7 +170,7 @@ max_age = "720h"
 			LoginTimeout:        20 * time.Second,
 			WriteTimeout:        90 * time.Second,
 		},
-		Auth:   Auth{Time: 2, MemoryKiB: 19456, Threads: 1, AllowPlaintextLoopback: true},
+		Auth:   Auth{Time: 2, MemoryKiB: 19456, Threads: 1, AllowPlaintextLoopback: true, MinPasswordLength: 16, SCRAMIterations: 8192},
 		Log:    Log{Level: "debug", Format: "json"},
 		MTASTS: MTASTS{Mode: "enforce", MX: []string{"mail.example.org", "*.mx.example.org"}, MaxAge: 30 * 24 * time.Hour},
 		Queue:  defaultQueue(),

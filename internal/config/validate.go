@@ -16,6 +16,11 @@ import (
 const (
 	maxArgon2MemoryKiB = 4 << 20 // 4 GiB
 	maxArgon2Time      = 64
+
+	minMinPasswordLength = 8
+	maxMinPasswordLength = 128
+	minSCRAMIterations   = 4096
+	maxSCRAMIterations   = 10_000_000
 )
 
 // Validate checks the configuration and returns every problem found, each
@@ -117,6 +122,14 @@ func (cfg *Config) Validate() error {
 	// RFC 9106 section 3.1: memory is at least 8 KiB per lane.
 	if a.MemoryKiB < 8*uint32(max(a.Threads, 1)) || a.MemoryKiB > maxArgon2MemoryKiB {
 		add("auth.memory_kib", "%d is out of range %d..%d", a.MemoryKiB, 8*uint32(max(a.Threads, 1)), maxArgon2MemoryKiB)
+	}
+	if a.MinPasswordLength < minMinPasswordLength || a.MinPasswordLength > maxMinPasswordLength {
+		// NIST SP 800-63B: never fewer than 8 characters.
+		add("auth.min_password_length", "%d is out of range %d..%d", a.MinPasswordLength, minMinPasswordLength, maxMinPasswordLength)
+	}
+	if a.SCRAMIterations < minSCRAMIterations || a.SCRAMIterations > maxSCRAMIterations {
+		// RFC 7677 section 4: at least 4096.
+		add("auth.scram_iterations", "%d is out of range %d..%d", a.SCRAMIterations, minSCRAMIterations, maxSCRAMIterations)
 	}
 
 	errs = append(errs, cfg.Security.validate()...)
