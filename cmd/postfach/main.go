@@ -78,6 +78,7 @@ func commands() []*command {
 		serveCommand(),
 		domainAddCommand(), domainListCommand(), domainRemoveCommand(),
 		userAddCommand(), userListCommand(), userPasswdCommand(), userRemoveCommand(),
+		banListCommand(), banAddCommand(), banRemoveCommand(),
 		queueListCommand(), queueRetryCommand(), queueDropCommand(),
 		versionCommand(),
 		benchCommand(), benchPrepareCommand(),
