@@ -82,7 +82,10 @@ func (o IdleOptions) withDefaults(cfg Config, share int) (IdleOptions, error) {
 // idleFanout opens Conns connections that log in, SELECT INBOX and IDLE
 // (RFC 2177), reads the server's memory before and after, then lets one
 // writer deliver messages at Rate while every idle connection reports the
-// time from the start of the delivery to its untagged EXISTS.
+// time from the start of the delivery to its untagged EXISTS (EXISTS), and
+// from the delivery's acknowledgement (EXISTS AFTER OK; 0 when the notice
+// came first): the first includes making the message durable, the second
+// is the push alone.
 //
 // Deliveries are matched to notices by counting: the k-th delivery to an
 // account raises its INBOX to the k-th message past the count SELECT
@@ -97,7 +100,10 @@ type idleFanout struct {
 	perAccount []int
 	// sent[a][k] is the start of the k-th delivery to account a, in Unix
 	// nanoseconds, negated when it was outside the window; 0: not yet.
-	sent     [][]atomic.Int64
+	sent [][]atomic.Int64
+	// acked[a][k] is when the k-th delivery to account a was acknowledged
+	// (APPEND OK, LMTP 250), in Unix nanoseconds; 0: not yet.
+	acked    [][]atomic.Int64
 	notified atomic.Uint64
 	expected atomic.Uint64
 	// delivered counts the window's deliveries.
@@ -120,8 +126,10 @@ func (f *idleFanout) setup(ctx context.Context) error {
 	f.report = IdleReport{Mode: o.Mode, Accounts: o.Accounts, Deliver: o.Deliver}
 	perAccount := int(math.Ceil(o.Rate*(f.cfg.Warmup+f.cfg.Duration+f.cfg.Timeout).Seconds()/float64(o.Accounts))) + 16
 	f.sent = make([][]atomic.Int64, o.Accounts)
+	f.acked = make([][]atomic.Int64, o.Accounts)
 	for a := range f.sent {
 		f.sent[a] = make([]atomic.Int64, perAccount)
+		f.acked[a] = make([]atomic.Int64, perAccount)
 	}
 	f.perAccount = make([]int, o.Accounts)
 
@@ -278,6 +286,12 @@ func (f *idleFanout) read(id *idler) {
 			}
 			f.notified.Add(1)
 			f.stats.cmd("EXISTS").hist.Record(time.Duration(max(0, now-t)))
+			// After the acknowledgement; a notice that came first counts 0.
+			after := int64(0)
+			if ack := f.acked[id.account][k].Load(); ack > 0 {
+				after = max(0, now-ack)
+			}
+			f.stats.cmd("EXISTS AFTER OK").hist.Record(time.Duration(after))
 		}
 		id.seen = n
 	}
@@ -326,6 +340,7 @@ func (f *idleFanout) client(soft, hard context.Context, i int) {
 			f.perAccount[a] = 0
 			continue
 		}
+		f.acked[a][k].Store(time.Now().UnixNano())
 		counts[a]++
 		if inWindow {
 			f.delivered.Add(1)
@@ -354,12 +369,6 @@ func (f *idleFanout) finish(r *WorkloadReport, window time.Duration) {
 	f.report.Expected = f.expected.Load()
 	r.Clients = f.report.Connections
 	r.Idle = &f.report
-	// EXISTS notices are not commands; keep them out of the rates.
-	for i := range r.Commands {
-		if r.Commands[i].Name == "EXISTS" {
-			r.Commands[i].PerSec = perSec(r.Commands[i].Count, window)
-		}
-	}
 	p99 := 0.0
 	for _, c := range r.Commands {
 		if c.Name == "EXISTS" {

@@ -236,3 +236,10 @@ func RaiseFileLimit(need uint64) error {
 	}
 	return nil
 }
+
+// FileLimit returns the soft and hard limits on open files.
+func FileLimit() (soft, hard uint64, err error) {
+	var lim syscall.Rlimit
+	err = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+	return lim.Cur, lim.Max, err
+}

@@ -303,7 +303,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Sources == 0 {
 		cfg.Sources = min(250, max(1, (conns+499)/500))
 	}
-	if err := RaiseFileLimit(uint64(conns) + 256); err != nil {
+	// A descriptor per connection, the idle writer's, and a few of the
+	// process's own.
+	if err := RaiseFileLimit(uint64(conns) + maxWriterConns + 32); err != nil {
 		return nil, err
 	}
 	d := &dialer{tls: cfg.TLS, sources: cfg.Sources, timeout: cfg.Timeout}
@@ -377,7 +379,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		for _, name := range names {
 			c := commandReport(name, b.stats.cmd(name), window)
 			r.Commands = append(r.Commands, c)
-			if name != "EXISTS" {
+			if !strings.HasPrefix(name, "EXISTS") { // notices, not commands
 				r.Ops += c.Count
 			}
 			r.Errors += c.Errors
@@ -477,7 +479,7 @@ var commandOrder = []string{
 	"CONNECT", "AUTH", "LOGIN", "USER", "PASS", "SELECT", "STAT",
 	"FETCH HEADERS", "FETCH BODY", "RETR", "STORE", "APPEND", "EXPUNGE",
 	"SEARCH SUBJECT", "SEARCH FROM", "SEARCH BODY", "SEARCH UNSEEN",
-	"MAIL", "RCPT", "DATA", "RSET", "DELIVER", "EXISTS", "LOGOUT", "QUIT",
+	"MAIL", "RCPT", "DATA", "RSET", "DELIVER", "EXISTS", "EXISTS AFTER OK", "LOGOUT", "QUIT",
 }
 
 func commandRank(name string) int {

@@ -1,0 +1,447 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Ports of the two servers: Dovecot's are those of the shared reference
+// configuration.
+var (
+	dovecotPorts  = ports{imap: 10143, imaps: 10993, pop3: 10111, pop3s: 10995, lmtp: 10026}
+	postfachPorts = ports{imap: 11143, imaps: 11993, pop3: 11110, pop3s: 11995, lmtp: 11024, smtp: 11025}
+)
+
+type ports struct{ imap, imaps, pop3, pop3s, lmtp, smtp int }
+
+// server is a running server under test.
+type server struct {
+	name  string // "postfach" or "Dovecot"
+	cmd   *exec.Cmd
+	pid   int
+	ports ports
+	// serves lists the protocols it answers on: imap, pop3, lmtp, smtp.
+	serves map[string]bool
+	done   chan error
+}
+
+// target is the `postfach bench` flag for a protocol, or "" when the
+// server does not serve it.
+func (s *server) target(proto string) string {
+	if !s.serves[proto] {
+		return ""
+	}
+	switch proto {
+	case "imap":
+		return fmt.Sprintf("imaps://127.0.0.1:%d", s.ports.imaps)
+	case "pop3":
+		return fmt.Sprintf("pop3s://127.0.0.1:%d", s.ports.pop3s)
+	case "lmtp":
+		return fmt.Sprintf("lmtp://127.0.0.1:%d", s.ports.lmtp)
+	case "smtp":
+		return fmt.Sprintf("smtp://127.0.0.1:%d", s.ports.smtp)
+	}
+	return ""
+}
+
+// stop ends the server with SIGTERM, then SIGKILL after 30 s.
+func (s *server) stop() {
+	if s == nil || s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// startProcess starts cmd with its output in logPath.
+func startProcess(cmd *exec.Cmd, logPath string) (chan error, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- cmd.Wait()
+		logf.Close()
+	}()
+	return done, nil
+}
+
+// waitPorts waits until every port accepts connections, or the process
+// ends, or a minute passes.
+func waitPorts(ctx context.Context, done chan error, logPath string, list ...int) error {
+	deadline := time.Now().Add(time.Minute)
+	for _, p := range list {
+		for {
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case err := <-done:
+				done <- err
+				log, _ := os.ReadFile(logPath)
+				return fmt.Errorf("exited (%v) before listening on %d:\n%s", err, p, tail(log, 40))
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("port %d not open after a minute", p)
+			}
+		}
+	}
+	return nil
+}
+
+// listening reports whether a port accepts connections.
+func listening(p int) bool {
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+func tail(b []byte, lines int) string {
+	l := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(l[max(0, len(l)-lines):], "\n")
+}
+
+// checkPortsFree fails when another program holds one of the ports.
+func checkPortsFree(p ports) error {
+	for _, n := range []int{p.imap, p.imaps, p.pop3, p.pop3s, p.lmtp, p.smtp} {
+		if n != 0 && listening(n) {
+			return fmt.Errorf("port %d is in use; is an earlier comparison still running?", n)
+		}
+	}
+	return nil
+}
+
+// writeCertificate makes a self-signed ECDSA P-256 certificate for
+// 127.0.0.1 that both servers use, so that TLS costs them the same.
+func writeCertificate(dir string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "mail.example.org"},
+		DNSNames:              []string{"mail.example.org", "localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return err
+	}
+	// Dovecot's master reads the key as root; postfach runs as root here.
+	return os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+}
+
+// ensureDovecot installs Debian's Dovecot packages when the dovecot binary
+// is missing.
+func ensureDovecot(ctx context.Context, skipInstall bool) (string, error) {
+	if p, err := exec.LookPath("dovecot"); err == nil {
+		return p, nil
+	}
+	if _, err := os.Stat("/usr/sbin/dovecot"); err == nil {
+		return "/usr/sbin/dovecot", nil
+	}
+	if skipInstall {
+		return "", errors.New("dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d dovecot-lmtpd)")
+	}
+	logf("installing Dovecot with apt-get")
+	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	for _, args := range [][]string{
+		{"apt-get", "update"},
+		{"apt-get", "install", "-y", "--no-install-recommends", "dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd"},
+	} {
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, tail(out, 20))
+		}
+	}
+	return "/usr/sbin/dovecot", nil
+}
+
+// renderDovecotConf fills in the template.
+func renderDovecotConf(tmpl string, ds dovecotSetup, mailUser *user.User) (string, error) {
+	p := dovecotPorts
+	procs := max(200, ds.idleConns+200)
+	conf := strings.NewReplacer(
+		"@DIR@", ds.dir,
+		"@TLSDIR@", ds.tlsDir,
+		"@MAILUSER@", mailUser.Username,
+		"@MAILUID@", mailUser.Uid,
+		"@MAILGID@", mailUser.Gid,
+		"@MAXUSERIP@", strconv.Itoa(max(1000, ds.idleConns)),
+		// Every imap and imap-login process also talks to stats, anvil and
+		// the log.
+		"@CLIENT_LIMIT@", strconv.Itoa(max(2000, 3*ds.idleConns)),
+		"@LOGIN_PROCESSES@", strconv.Itoa(procs),
+		"@IMAP_PROCESSES@", strconv.Itoa(procs),
+		"@IMAP_PORT@", strconv.Itoa(p.imap),
+		"@IMAPS_PORT@", strconv.Itoa(p.imaps),
+		"@POP3_PORT@", strconv.Itoa(p.pop3),
+		"@POP3S_PORT@", strconv.Itoa(p.pop3s),
+		"@LMTP_PORT@", strconv.Itoa(p.lmtp),
+	).Replace(tmpl)
+	if m := regexp.MustCompile(`@[A-Z_]+@`).FindString(conf); m != "" {
+		return "", fmt.Errorf("dovecot.conf.tmpl: compare does not fill %s", m)
+	}
+	return conf, nil
+}
+
+// dovecotSetup is what the Dovecot configuration needs.
+type dovecotSetup struct {
+	dir, tlsDir string
+	users       []string
+	password    string
+	idleConns   int
+}
+
+// startDovecot configures Dovecot from the template and starts it in the
+// foreground (-F) as a child.
+func startDovecot(ctx context.Context, bin, template string, ds dovecotSetup) (*server, error) {
+	mailUser, err := user.Lookup("nobody")
+	if err != nil {
+		return nil, fmt.Errorf("Dovecot's mail user: %w", err)
+	}
+	uid, _ := strconv.Atoi(mailUser.Uid)
+	gid, _ := strconv.Atoi(mailUser.Gid)
+	for _, d := range []string{"run", "state", "log", "mail"} {
+		if err := os.MkdirAll(filepath.Join(ds.dir, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.Chown(filepath.Join(ds.dir, "mail"), uid, gid); err != nil {
+		return nil, err
+	}
+	var users bytes.Buffer
+	for _, u := range ds.users {
+		fmt.Fprintf(&users, "%s:{PLAIN}%s::::::\n", u, ds.password)
+	}
+	if err := os.WriteFile(filepath.Join(ds.dir, "users"), users.Bytes(), 0o644); err != nil {
+		return nil, err
+	}
+	tmpl, err := os.ReadFile(template)
+	if err != nil {
+		return nil, err
+	}
+	p := dovecotPorts
+	conf, err := renderDovecotConf(string(tmpl), ds, mailUser)
+	if err != nil {
+		return nil, err
+	}
+	confPath := filepath.Join(ds.dir, "dovecot.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	if err := checkPortsFree(p); err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(ds.dir, "log", "stdout.log")
+	cmd := exec.Command(bin, "-F", "-c", confPath)
+	done, err := startProcess(cmd, logPath)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{name: "Dovecot", cmd: cmd, pid: cmd.Process.Pid, ports: p, done: done,
+		serves: map[string]bool{"imap": true, "pop3": true, "lmtp": true}}
+	if err := waitPorts(ctx, done, filepath.Join(ds.dir, "log", "dovecot.log"), p.imaps, p.pop3s, p.lmtp); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("Dovecot: %w", err)
+	}
+	return s, nil
+}
+
+// postfachSetup is what the postfach configuration needs.
+type postfachSetup struct {
+	bin, dir, tlsDir string
+	users            []string
+	password         string
+	connections      int
+}
+
+// startPostfach writes a configuration, creates the users with `postfach
+// user add` and starts `postfach serve`.
+func startPostfach(ctx context.Context, ps postfachSetup) (*server, error) {
+	p := postfachPorts
+	conf := fmt.Sprintf(`# postfach under bench/compare: loopback high ports, the shared
+# certificate, connection limits raised for the benchmark's clients;
+# everything else (fsync on, argon2id parameters) is postfach's default.
+hostname = "mail.example.org"
+data_dir = "data"
+
+[listen]
+imap = "127.0.0.1:%d"
+imaps = "127.0.0.1:%d"
+pop3 = "127.0.0.1:%d"
+pop3s = "127.0.0.1:%d"
+lmtp = "127.0.0.1:%d"
+smtp = "127.0.0.1:%d"
+
+[tls]
+cert = %q
+key = %q
+
+[limits]
+max_connections = %d
+max_connections_per_ip = %d
+
+[log]
+level = "warn"
+`, p.imap, p.imaps, p.pop3, p.pop3s, p.lmtp, p.smtp,
+		filepath.Join(ps.tlsDir, "cert.pem"), filepath.Join(ps.tlsDir, "key.pem"),
+		ps.connections, ps.connections)
+	if err := os.MkdirAll(ps.dir, 0o755); err != nil {
+		return nil, err
+	}
+	confPath := filepath.Join(ps.dir, "postfach.toml")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	admin := func(stdin string, args ...string) error {
+		cmd := exec.CommandContext(ctx, ps.bin, append(args, "--config", confPath)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("postfach %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return nil
+	}
+	if err := admin("", "domain", "add", "example.org"); err != nil {
+		return nil, err
+	}
+	logf("creating %d postfach users", len(ps.users))
+	for _, u := range ps.users {
+		if err := admin(ps.password+"\n", "user", "add", u); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkPortsFree(p); err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(ps.dir, "serve.log")
+	cmd := exec.Command(ps.bin, "serve", "--config", confPath)
+	done, err := startProcess(cmd, logPath)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{name: "postfach", cmd: cmd, pid: cmd.Process.Pid, ports: p, done: done, serves: map[string]bool{}}
+	if err := waitPorts(ctx, done, logPath, p.imaps); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("postfach: %w", err)
+	}
+	// Protocols this build does not serve yet stay closed (with a warning
+	// in the log): their cases run against Dovecot alone.
+	s.serves["imap"] = true
+	s.serves["pop3"] = listening(p.pop3s)
+	s.serves["lmtp"] = listening(p.lmtp)
+	s.serves["smtp"] = listening(p.smtp)
+	return s, nil
+}
+
+// readWarnings returns the warnings a log holds.
+func readWarnings(path string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "level=WARN") || strings.Contains(sc.Text(), "level=ERROR") {
+			out = append(out, sc.Text())
+		}
+	}
+	return out
+}
+
+// inotifyInstances is where Linux bounds inotify instances per user.
+const inotifyInstances = "/proc/sys/fs/inotify/max_user_instances"
+
+// raiseInotify lets Dovecot's imap processes, which all run as one user
+// and each watch their mailbox with inotify while idle, have one instance
+// each (Dovecot's log asks for it; without, idle sessions fall back to
+// polling every 30 seconds). It returns the function that restores the
+// old limit.
+func raiseInotify(need int) (restore func(), err error) {
+	b, err := os.ReadFile(inotifyInstances)
+	if err != nil {
+		return func() {}, err
+	}
+	old := strings.TrimSpace(string(b))
+	cur, err := strconv.Atoi(old)
+	if err != nil || cur >= need {
+		return func() {}, err
+	}
+	if err := os.WriteFile(inotifyInstances, []byte(strconv.Itoa(need)), 0o644); err != nil {
+		return func() {}, err
+	}
+	logf("raised %s from %s to %d for Dovecot (restored at the end)", inotifyInstances, old, need)
+	return func() { os.WriteFile(inotifyInstances, []byte(old), 0o644) }, nil
+}
+
+// loadAverage is the one-minute load average.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
