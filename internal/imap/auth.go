@@ -37,6 +37,7 @@ func (c *session) capabilities() []string {
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "ESEARCH", "SEARCHRES",
 		"MULTIAPPEND", "BINARY", "STATUS=SIZE", "WITHIN", "UNAUTHENTICATE",
 		"COMPRESS=DEFLATE", "CONDSTORE", "QRESYNC",
+		"QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE",
 		"APPENDLIMIT="+strconv.FormatInt(c.limits.MaxMessageSize, 10),
 	)
 }

@@ -165,7 +165,7 @@ func (c *session) cmdList(ctx context.Context, cmd *wire.Command) error {
 		}
 		c.w.CRLF()
 		if len(args.ReturnStatus) > 0 && n.mbox != nil {
-			st, err := c.mail.Status(ctx, n.mbox.ID)
+			st, err := c.statusValues(ctx, n.mbox.ID, args.ReturnStatus)
 			if err != nil {
 				// RFC 5819: a STATUS that cannot be had is left out.
 				continue

@@ -134,7 +134,8 @@ func (c *session) cmdNamespace(ctx context.Context, cmd *wire.Command) error {
 var statusItems = map[string]bool{
 	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
 	"DELETED": true, "SIZE": true, "RECENT": true, "APPENDLIMIT": true,
-	"HIGHESTMODSEQ": true, // RFC 7162 section 3.1.7
+	"HIGHESTMODSEQ":   true, // RFC 7162 section 3.1.7
+	"DELETED-STORAGE": true, // RFC 9208 section 4.1.4
 }
 
 func checkStatusItems(items []string) error {
@@ -162,7 +163,7 @@ func (c *session) cmdStatus(ctx context.Context, cmd *wire.Command) error {
 	if err != nil {
 		return err
 	}
-	st, err := c.mail.Status(ctx, mb.ID)
+	st, err := c.statusValues(ctx, mb.ID, args.Items)
 	if err != nil {
 		return err
 	}
@@ -170,7 +171,41 @@ func (c *session) cmdStatus(ctx context.Context, cmd *wire.Command) error {
 	return nil
 }
 
-func (c *session) writeStatus(name string, items []string, st store.MailboxStatus) {
+// statusValues are the numbers STATUS reports: the store's counters, and
+// the ones computed only when asked for.
+type statusValues struct {
+	store.MailboxStatus
+	deletedStorage int64 // RFC 9208 DELETED-STORAGE
+	appendLimit    int64 // RFC 7889 APPENDLIMIT
+}
+
+func (c *session) statusValues(ctx context.Context, mbox store.MailboxID, items []string) (statusValues, error) {
+	var v statusValues
+	var err error
+	if v.MailboxStatus, err = c.mail.Status(ctx, mbox); err != nil {
+		return v, err
+	}
+	if slices.Contains(items, "DELETED-STORAGE") {
+		if v.deletedStorage, err = c.deletedStorage(ctx, mbox); err != nil {
+			return v, err
+		}
+	}
+	if slices.Contains(items, "APPENDLIMIT") {
+		// RFC 7889 section 3 and RFC 9208: the largest message an APPEND
+		// can store now, the size limit or what the quota leaves.
+		v.appendLimit = c.limits.MaxMessageSize
+		u, err := c.mail.Quota(ctx)
+		if err != nil {
+			return v, err
+		}
+		if u.StorageBytes > 0 {
+			v.appendLimit = max(0, min(v.appendLimit, u.StorageBytes-u.UsedBytes))
+		}
+	}
+	return v, nil
+}
+
+func (c *session) writeStatus(name string, items []string, st statusValues) {
 	c.w.Raw("* STATUS ")
 	c.w.Mailbox(name, c.rev2)
 	c.w.Raw(" (")
@@ -196,8 +231,9 @@ func (c *session) writeStatus(name string, items []string, st store.MailboxStatu
 		case "RECENT":
 			c.w.Number(uint64(st.Recent))
 		case "APPENDLIMIT":
-			// RFC 7889 section 3: the same limit for every mailbox.
-			c.w.Number(uint64(c.limits.MaxMessageSize))
+			c.w.Number(uint64(st.appendLimit))
+		case "DELETED-STORAGE":
+			c.w.Number(uint64(st.deletedStorage))
 		case "HIGHESTMODSEQ":
 			c.w.Number(uint64(st.HighestModSeq))
 		}

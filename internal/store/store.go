@@ -211,6 +211,19 @@ type ChangeSet struct {
 	Expunged []UID
 }
 
+// Quota is an account's limits; zero means unlimited.
+type Quota struct {
+	StorageBytes int64 // sum of message sizes (RFC 9208 STORAGE, in bytes)
+	Messages     int64 // number of messages (RFC 9208 MESSAGE)
+}
+
+// QuotaUsage is an account's limits and its usage.
+type QuotaUsage struct {
+	Quota
+	UsedBytes    int64
+	UsedMessages int64
+}
+
 // CreateOptions tune CreateMailbox.
 type CreateOptions struct {
 	SpecialUse []string
@@ -236,6 +249,10 @@ type Store interface {
 	AddAccount(ctx context.Context, address, passwordHash string) (Account, error)
 	RemoveAccount(ctx context.Context, address string) error
 	SetPasswordHash(ctx context.Context, address, hash string) error
+	// SetQuota sets an account's limits (RFC 9208 STORAGE and MESSAGE);
+	// zero fields mean unlimited. Appends, copies and deliveries that
+	// would exceed them fail with ErrOverQuota.
+	SetQuota(ctx context.Context, address string, q Quota) error
 	// Accounts lists accounts, of one domain or (domain "") of all.
 	Accounts(ctx context.Context, domain string) ([]Account, error)
 	AccountByAddress(ctx context.Context, address string) (Account, error)
@@ -264,6 +281,9 @@ type Mail interface {
 	Subscribe(ctx context.Context, name string, subscribed bool) error
 	Subscriptions(ctx context.Context) ([]string, error)
 	Status(ctx context.Context, mbox MailboxID) (MailboxStatus, error)
+	// Quota reports the account's limits and what it uses, over all its
+	// mailboxes (RFC 9208: one quota root per account).
+	Quota(ctx context.Context) (QuotaUsage, error)
 
 	Snapshot(ctx context.Context, mbox MailboxID) (Snapshot, error)
 	// ClaimRecent makes this caller the one session that sees messages

@@ -56,6 +56,24 @@ type EnableArgs struct {
 	Capabilities []string // upper case
 }
 
+// QuotaRootArgs: GETQUOTA quota-root (RFC 9208 section 4.1.1).
+type QuotaRootArgs struct {
+	Root string
+}
+
+// SetQuotaArgs: SETQUOTA quota-root (resource limit ...) (RFC 9208
+// section 4.1.3).
+type SetQuotaArgs struct {
+	Root   string
+	Limits []QuotaLimit
+}
+
+// QuotaLimit is one resource limit of SETQUOTA.
+type QuotaLimit struct {
+	Resource string // upper case
+	Limit    uint64
+}
+
 // CompressArgs: COMPRESS mechanism (RFC 4978 section 3).
 type CompressArgs struct {
 	Mechanism string // upper case

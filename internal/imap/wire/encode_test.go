@@ -102,6 +102,22 @@ func encodeCommand(cmd *Command) []byte {
 			w.SP()
 			w.Raw(c)
 		}
+	case *QuotaRootArgs:
+		w.SP()
+		w.String(a.Root)
+	case *SetQuotaArgs:
+		w.SP()
+		w.String(a.Root)
+		w.Raw(" (")
+		for i, l := range a.Limits {
+			if i > 0 {
+				w.SP()
+			}
+			w.Raw(l.Resource)
+			w.SP()
+			w.Number(l.Limit)
+		}
+		w.Raw(")")
 	case *CompressArgs:
 		w.SP()
 		w.Raw(a.Mechanism)

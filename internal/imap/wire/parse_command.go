@@ -38,6 +38,13 @@ func (r *Reader) parseCommand() *Command {
 		return &Command{Name: "ENABLE", Args: r.parseEnable()}
 	case "ID":
 		return &Command{Name: "ID", Args: r.parseID()}
+	case "GETQUOTA":
+		r.sp()
+		return &Command{Name: "GETQUOTA", Args: &QuotaRootArgs{Root: r.astring()}}
+	case "GETQUOTAROOT":
+		return &Command{Name: "GETQUOTAROOT", Args: r.parseMailboxArg()}
+	case "SETQUOTA":
+		return &Command{Name: "SETQUOTA", Args: r.parseSetQuota()}
 	case "COMPRESS":
 		return &Command{Name: "COMPRESS", Args: r.parseCompress()}
 

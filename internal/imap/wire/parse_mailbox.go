@@ -242,6 +242,8 @@ func (r *Reader) statusAtts() []string {
 			item = "APPENDLIMIT"
 		case "MAILBOXID":
 			item = "MAILBOXID"
+		case "DELETED-STORAGE":
+			item = "DELETED-STORAGE" // RFC 9208 section 4.1.4
 		default:
 			r.fail("unknown STATUS item")
 		}
@@ -251,4 +253,31 @@ func (r *Reader) statusAtts() []string {
 		}
 		r.sp()
 	}
+}
+
+// parseSetQuota reads SP quota-root SP "(" [setquota-resource *(SP
+// setquota-resource)] ")" with setquota-resource = resource-name SP
+// resource-limit (RFC 9208 section 9).
+func (r *Reader) parseSetQuota() *SetQuotaArgs {
+	r.sp()
+	a := &SetQuotaArgs{Root: r.astring()}
+	r.sp()
+	r.expect('(')
+	var buf [32]byte
+	for r.peek() != ')' {
+		if len(a.Limits) > 0 {
+			r.sp()
+		}
+		name := r.keyword(buf[:])
+		if name == nil {
+			r.fail("resource name too long")
+		}
+		r.sp()
+		a.Limits = append(a.Limits, QuotaLimit{Resource: string(name), Limit: r.number64()})
+		if len(a.Limits) > 16 {
+			r.fail("too many resources")
+		}
+	}
+	r.expect(')')
+	return a
 }

@@ -102,6 +102,11 @@ var validCommandTests = []struct {
 
 	{in: "ID NIL", want: Command{Name: "ID", Args: &IDArgs{}}},
 	{in: "COMPRESS deflate", want: Command{Name: "COMPRESS", Args: &CompressArgs{Mechanism: "DEFLATE"}}},
+	{in: `GETQUOTA ""`, want: Command{Name: "GETQUOTA", Args: &QuotaRootArgs{Root: ""}}},
+	{in: "GETQUOTAROOT inbox", want: Command{Name: "GETQUOTAROOT", Args: &MailboxArgs{Mailbox: "INBOX"}}},
+	{in: `SETQUOTA "" (storage 512 MESSAGE 100)`, want: Command{Name: "SETQUOTA", Args: &SetQuotaArgs{Root: "", Limits: []QuotaLimit{{"STORAGE", 512}, {"MESSAGE", 100}}}}},
+	{in: `SETQUOTA "" ()`, want: Command{Name: "SETQUOTA", Args: &SetQuotaArgs{Root: ""}}},
+	{in: "STATUS INBOX (DELETED-STORAGE)", want: Command{Name: "STATUS", Args: &StatusArgs{"INBOX", []string{"DELETED-STORAGE"}}}},
 	{in: "ID nil", want: Command{Name: "ID", Args: &IDArgs{}}},
 	{in: "ID ()", want: Command{Name: "ID", Args: &IDArgs{Fields: []IDField{}}}},
 	{in: `ID ("name" "mutt" "version" NIL)`, want: Command{Name: "ID", Args: &IDArgs{Fields: []IDField{{"name", strp("mutt")}, {"version", nil}}}}},

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RemoveAccount", testRemoveAccount},
 		{"ConcurrentAppend", testConcurrentAppend},
 		{"ConcurrentMixed", testConcurrentMixed},
+		{"Quota", testQuota},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(newEnv(t, open))
