@@ -80,6 +80,8 @@ func commands() []*command {
 		userAddCommand(), userListCommand(), userPasswdCommand(), userRemoveCommand(),
 		banListCommand(), banAddCommand(), banRemoveCommand(),
 		queueListCommand(), queueRetryCommand(), queueDropCommand(),
+		appPasswordAddCommand(), appPasswordListCommand(), appPasswordRevokeCommand(),
+		twoFactorEnableCommand(), twoFactorDisableCommand(), twoFactorStatusCommand(),
 		versionCommand(),
 		benchCommand(), benchPrepareCommand(),
 	}

@@ -135,14 +135,17 @@ func TestAdmin(t *testing.T) {
 
 	run("secret\n", "user", "add", "other@missing.org").expect(t, 1,
 		"err:domain missing.org does not exist; add it with: postfach domain add missing.org")
-	run("secret\n", "user", "add", " Tim@Example.org").expect(t, 0, "out:added account tim@example.org")
+	run("secret horse battery\n", "user", "add", " Tim@Example.org").expect(t, 0, "out:added account tim@example.org")
+	run("short\n", "user", "add", "weak@example.org").expect(t, 1, "err:password refused: it has 5 characters; at least 12 are needed")
+	run("Password2024!\n", "user", "add", "weak@example.org").expect(t, 1, "err:password refused: it is one of the most common passwords")
+	run("weak@example.org\n", "user", "add", "weak@example.org").expect(t, 1, "err:password refused: it is the address or part of it")
 	run("secret\n", "user", "add", "tim@example.org").expect(t, 1, "err:account tim@example.org already exists; to set its password: postfach user passwd tim@example.org")
 	run("", "user", "add", "empty@example.org").expect(t, 1, "err:no password on standard input")
 	run("\n", "user", "add", "empty@example.org").expect(t, 1, "err:no password on standard input")
 	run(strings.Repeat("x", 256)+"\n", "user", "add", "long@example.org").expect(t, 1, "err:longer than 255")
 	run(strings.Repeat("x", 5000), "user", "add", "long@example.org").expect(t, 1, "err:longer than 255")
 	run("pass word with spaces \r\nsecond line\n", "user", "add", "crlf@example.org").expect(t, 0)
-	run("no-newline", "user", "add", "ann@example.net").expect(t, 0)
+	run("no-newline-at-the-end", "user", "add", "ann@example.net").expect(t, 0)
 
 	if r := run("", "user", "list"); r.stdout != "ann@example.net\ncrlf@example.org\ntim@example.org\n" {
 		t.Errorf("user list = %q", r.stdout)
@@ -153,16 +156,17 @@ func TestAdmin(t *testing.T) {
 	run("", "user", "list", "nowhere.org").expect(t, 1, "err:domain nowhere.org does not exist")
 
 	st := openStore(t, dataDir)
-	checkPassword(t, st, "tim@example.org", "secret")
+	checkPassword(t, st, "tim@example.org", "secret horse battery")
 	checkPassword(t, st, "crlf@example.org", "pass word with spaces ")
-	checkPassword(t, st, "ann@example.net", "no-newline")
+	checkPassword(t, st, "ann@example.net", "no-newline-at-the-end")
 
 	before := accountHash(t, st, "tim@example.org")
-	run("n3w\n", "user", "passwd", "TIM@example.org").expect(t, 0, "out:password of tim@example.org changed")
+	run("a new long passphrase\n", "user", "passwd", "TIM@example.org").expect(t, 0, "out:password of tim@example.org changed")
 	if accountHash(t, st, "tim@example.org") == before {
 		t.Error("passwd did not change the hash")
 	}
-	checkPassword(t, st, "tim@example.org", "n3w")
+	checkPassword(t, st, "tim@example.org", "a new long passphrase")
+	run("letmein\n", "user", "passwd", "tim@example.org").expect(t, 1, "err:password refused")
 	run("x\n", "user", "passwd", "who@example.org").expect(t, 1,
 		"err:account who@example.org does not exist; add it with: postfach user add who@example.org")
 	run("bad\x00pw\n", "user", "passwd", "tim@example.org").expect(t, 1, "err:password contains NUL")
@@ -216,21 +220,21 @@ func TestAdminWhileServing(t *testing.T) {
 	server := openStore(t, dataDir)
 
 	postfach(t, nil, "", "domain", "add", "example.org", "--config", cfg).expect(t, 0)
-	postfach(t, nil, "pw1\n", "user", "add", "tim@example.org", "--config", cfg).expect(t, 0)
+	postfach(t, nil, "first long passphrase\n", "user", "add", "tim@example.org", "--config", cfg).expect(t, 0)
 
 	svc, err := auth.NewService(server, auth.Options{Params: auth.Params{Time: 1, MemoryKiB: 64, Threads: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := svc.Login(ctx, "tim@example.org", "pw1", netipLoopback); err != nil {
+	if _, err := svc.Login(ctx, "tim@example.org", "first long passphrase", netipLoopback); err != nil {
 		t.Fatalf("login through the server's handle: %v", err)
 	}
-	postfach(t, nil, "pw2\n", "user", "passwd", "tim@example.org", "--config", cfg).expect(t, 0)
-	if _, err := svc.Login(ctx, "tim@example.org", "pw1", netipLoopback); err != auth.ErrInvalidCredentials {
+	postfach(t, nil, "second long passphrase\n", "user", "passwd", "tim@example.org", "--config", cfg).expect(t, 0)
+	if _, err := svc.Login(ctx, "tim@example.org", "first long passphrase", netipLoopback); err != auth.ErrInvalidCredentials {
 		t.Errorf("old password after passwd: %v", err)
 	}
-	if _, err := svc.Login(ctx, "tim@example.org", "pw2", netipLoopback); err != nil {
+	if _, err := svc.Login(ctx, "tim@example.org", "second long passphrase", netipLoopback); err != nil {
 		t.Errorf("new password after passwd: %v", err)
 	}
 	// The server's handle keeps working after the admin command closed its own.

@@ -11,7 +11,14 @@ import (
 const passwordHelp = `The password is read from standard input when it is not a terminal (the
 first line, without its line ending), else prompted for twice without
 echo. It is never taken from the command line, where other users could
-see it. At most 255 octets of UTF-8, without NUL, CR or LF.`
+see it. At most 255 octets of UTF-8, without NUL, CR or LF.
+
+The password policy: at least [auth] min_password_length characters
+(default 12), and not one of the most common passwords (a list of about
+6000 ships with postfach), nor one with a few digits or symbols added, nor
+the address or part of it. Several unrelated words make a long password
+that is easy to remember. The password's SCRAM-SHA-256 keys are stored
+beside its argon2id hash.`
 
 func userAddCommand() *command {
 	return &command{
@@ -40,7 +47,15 @@ must exist. The account gets INBOX, Drafts, Sent, Junk, Trash and Archive.
 			} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrInvalidName) {
 				return err
 			}
-			hash, err := ad.newPasswordHash(address)
+			svc, err := ad.authService()
+			if err != nil {
+				return err
+			}
+			pw, err := ad.readPassword(address)
+			if err != nil {
+				return err
+			}
+			hash, err := svc.HashNewPassword(a.ctx, address, pw)
 			if err != nil {
 				return err
 			}
@@ -54,6 +69,9 @@ must exist. The account gets INBOX, Drafts, Sent, Junk, Trash and Archive.
 				return fmt.Errorf("%q is not a valid address", args[0])
 			case err != nil:
 				return err
+			}
+			if err := svc.StoreSCRAMKeys(a.ctx, acct, pw); err != nil {
+				fmt.Fprintf(a.stderr, "postfach: SCRAM keys not stored (the first PLAIN login will store them): %v\n", err)
 			}
 			fmt.Fprintf(a.stdout, "added account %s\n", acct.Address)
 			return ad.close()
@@ -104,8 +122,9 @@ func userPasswdCommand() *command {
 		name:    "user passwd",
 		args:    "ADDRESS",
 		summary: "set an account's password",
-		help: `Sessions already logged in stay logged in; new logins need the new
-password at once, also on a running server.
+		help: `New logins need the new password at once, also on a running server;
+sessions logged in with the old password are closed within seconds.
+Sessions of app passwords stay.
 
 ` + passwordHelp,
 		minArgs: 1, maxArgs: 1,
@@ -115,16 +134,19 @@ password at once, also on a running server.
 				return err
 			}
 			defer ad.close()
-			if _, err := ad.store.AccountByAddress(a.ctx, address); errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidName) {
-				return errNoAccount(address)
-			} else if err != nil {
-				return err
-			}
-			hash, err := ad.newPasswordHash(address)
+			acct, err := ad.account(address)
 			if err != nil {
 				return err
 			}
-			if err := ad.store.SetPasswordHash(a.ctx, address, hash); errors.Is(err, store.ErrNotFound) {
+			svc, err := ad.authService()
+			if err != nil {
+				return err
+			}
+			pw, err := ad.readPassword(address)
+			if err != nil {
+				return err
+			}
+			if err := svc.SetPassword(a.ctx, acct, pw); errors.Is(err, store.ErrNotFound) {
 				return errNoAccount(address)
 			} else if err != nil {
 				return err
@@ -159,15 +181,23 @@ func userRemoveCommand() *command {
 	}
 }
 
-// newPasswordHash reads a new password for address and hashes it with the
-// configured parameters.
-func (ad *admin) newPasswordHash(address string) (string, error) {
-	pw, err := ad.readPassword(address)
-	if err != nil {
-		return "", err
+// authService is the auth layer over the command's store, with the
+// configured hashing parameters and password policy.
+func (ad *admin) authService() (*auth.Service, error) {
+	return auth.NewService(ad.store, auth.Options{
+		Params:            ad.params(),
+		SCRAMIterations:   ad.cfg.Auth.SCRAMIterations,
+		MinPasswordLength: ad.cfg.Auth.MinPasswordLength,
+		MaxConcurrent:     1,
+		CacheTTL:          -1,
+	})
+}
+
+// account looks up an existing account.
+func (ad *admin) account(address string) (store.Account, error) {
+	acct, err := ad.store.AccountByAddress(ad.ctx, address)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidName) {
+		return store.Account{}, errNoAccount(address)
 	}
-	if err := auth.CheckPassword(pw); err != nil {
-		return "", err
-	}
-	return auth.Hash(pw, ad.params())
+	return acct, err
 }
