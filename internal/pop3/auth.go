@@ -263,6 +263,7 @@ func (c *session) authFailed(mech string, err error) error {
 func (c *session) loggedIn(ctx context.Context, sess auth.Session) error {
 	acct := sess.Account
 	if !c.srv.lock(acct.ID) {
+		sess.Close()
 		c.log.Info("maildrop in use", "account", acct.Address)
 		// RFC 2449 section 8.1.2.
 		return errResp("IN-USE", "Maildrop is in use by another POP3 session; try again later")
@@ -272,13 +273,14 @@ func (c *session) loggedIn(ctx context.Context, sess auth.Session) error {
 	md, err := mail.POP3Maildrop(ctx)
 	if err != nil {
 		c.release()
+		sess.Close()
 		if errors.Is(err, context.Canceled) {
 			return err
 		}
 		c.log.Error("reading maildrop", "account", acct.Address, "err", err)
 		return errResp("SYS/TEMP", "Cannot open the maildrop; try again later")
 	}
-	c.mail = mail
+	c.mail, c.authSess = mail, sess
 	c.drop = newMaildrop(md, c.srv.policy())
 	c.state = stateTransaction
 	c.log = c.log.With("account", acct.Address)

@@ -1,13 +1,16 @@
 package pop3_test
 
 import (
+	"crypto/tls"
 	"encoding/base64"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"postfach/internal/auth/scramclient"
 	"postfach/internal/config"
 	"postfach/internal/imaptest"
 	"postfach/internal/pop3/pop3test"
@@ -147,7 +150,7 @@ func TestAuthSASL(t *testing.T) {
 	user, pass := "alice@example.org", imaptest.Password
 
 	c := pop3test.Dial(t, env.POP3S, true)
-	if lines := c.Lines("AUTH"); strings.Join(lines, " ") != "PLAIN LOGIN" {
+	if lines := c.Lines("AUTH"); !slices.Contains(lines, "PLAIN") || !slices.Contains(lines, "LOGIN") {
 		t.Fatalf("AUTH listing %q", lines)
 	}
 	if l := c.Cmd("AUTH PLAIN"); l != "+ " {
@@ -311,5 +314,41 @@ func TestShutdown(t *testing.T) {
 	env = pop3test.Start(t, imaptest.Options{DataDir: dir, Users: []string{}})
 	if n := len(inboxUIDs(t, env, "alice@example.org")); n != 1 {
 		t.Fatalf("%d messages after the shutdown, want 1", n)
+	}
+}
+
+// SCRAM-SHA-256 and -PLUS over AUTH: the server-final message goes out as
+// a last challenge, answered with an empty line (RFC 5034 section 4).
+func TestAuthSCRAM(t *testing.T) {
+	env := pop3test.Start(t, imaptest.Options{})
+	// A password login stores the SCRAM keys.
+	pop3test.Login(t, env, "alice@example.org").OK("QUIT")
+	b64 := base64.StdEncoding.EncodeToString
+	for _, binding := range []scramclient.Binding{scramclient.None, scramclient.TLSExporter, scramclient.TLSServerEndPoint} {
+		t.Run(string(binding), func(t *testing.T) {
+			c := pop3test.Dial(t, env.POP3S, true)
+			state := c.Conn().(*tls.Conn).ConnectionState()
+			cl := &scramclient.Client{User: "alice@example.org", Password: imaptest.Password, Binding: binding, TLS: &state}
+			mech, ir, err := cl.Start()
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := c.Cmd("AUTH " + mech + " " + b64(ir))
+			for steps := 0; strings.HasPrefix(l, "+ ") && steps < 5; steps++ {
+				challenge, err := base64.StdEncoding.DecodeString(l[2:])
+				if err != nil {
+					t.Fatalf("challenge %q: %v", l, err)
+				}
+				resp, err := cl.Next(challenge)
+				if err != nil {
+					t.Fatal(err)
+				}
+				l = c.Cmd(b64(resp))
+			}
+			if !strings.HasPrefix(l, "+OK Logged in") || !cl.Verified {
+				t.Fatalf("%s: %q, server verified %v", mech, l, cl.Verified)
+			}
+			c.OK("QUIT")
+		})
 	}
 }

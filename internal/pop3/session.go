@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log/slog"
@@ -40,9 +41,11 @@ type session struct {
 	log    *slog.Logger
 	remote netip.AddrPort
 	tls    bool
-	// tlsState is the TLS connection state once TLS is up (channel
-	// binding for SCRAM-SHA-256-PLUS).
-	tlsState *tls.ConnectionState
+	// tlsState is the TLS connection state once TLS is up, and serverCert
+	// the certificate the handshake presented: channel bindings of
+	// SCRAM-SHA-256-PLUS (tls-exporter, tls-server-end-point).
+	tlsState   *tls.ConnectionState
+	serverCert *x509.Certificate
 	// utf8 is set by the UTF8 command (RFC 6856).
 	utf8 bool
 
@@ -50,8 +53,11 @@ type session struct {
 	// user is the name USER gave, waiting for PASS.
 	user string
 	acct store.Account
-	mail store.Mail
-	drop *maildrop
+	// authSess is the auth layer's session once logged in; it is closed
+	// when the session ends, to stop the revocation watch.
+	authSess auth.Session
+	mail     store.Mail
+	drop     *maildrop
 	// locked is set while the session holds acct's maildrop lock.
 	locked bool
 
@@ -336,11 +342,13 @@ func sanitizeText(s string) string {
 // startTLS turns the connection into a TLS one (implicit TLS, or STLS
 // after its +OK).
 func (c *session) startTLS() error {
-	tc := tls.Server(c.conn, c.srv.TLS)
+	conf, presented := auth.CaptureCertificate(c.srv.TLS)
+	tc := tls.Server(c.conn, conf)
 	c.raw.SetDeadline(time.Now().Add(c.limits.LoginTimeout))
 	if err := tc.Handshake(); err != nil {
 		return err
 	}
+	c.serverCert = presented()
 	c.raw.SetDeadline(time.Time{})
 	c.conn = tc
 	c.tls = true
@@ -362,13 +370,40 @@ func (c *session) release() {
 func (c *session) close() {
 	c.release()
 	close(c.done)
+	c.authSess.Close()
+	c.linger()
 	c.raw.Close()
 	c.log.Debug("disconnected")
 }
 
+// Lingering close: closing a socket that still has unread input makes the
+// kernel answer with a reset, which can destroy the last response (QUIT's
+// +OK, the reason for closing) before the client reads it. A client that
+// pipelines, or sends its TLS close_notify right behind QUIT, would lose
+// it. So the session half-closes, reads what is still coming for a
+// moment, and only then closes.
+const (
+	lingerTime = time.Second
+	lingerMax  = 64 << 10
+)
+
+func (c *session) linger() {
+	var err error
+	if tc, ok := c.conn.(*tls.Conn); ok {
+		err = tc.CloseWrite()
+	} else if hc, ok := c.raw.(interface{ CloseWrite() error }); ok {
+		err = hc.CloseWrite()
+	}
+	if err != nil {
+		return // broken already
+	}
+	c.raw.SetReadDeadline(time.Now().Add(lingerTime))
+	io.Copy(io.Discard, io.LimitReader(c.raw, lingerMax))
+}
+
 // authConn describes the connection to the auth layer.
 func (c *session) authConn() auth.Conn {
-	return auth.Conn{Protocol: "pop3", Remote: c.remote.Addr(), TLS: c.tlsState}
+	return auth.Conn{Protocol: "pop3", Remote: c.remote.Addr(), TLS: c.tlsState, ServerCertificate: c.serverCert}
 }
 
 // secure reports whether passwords may cross this connection.
