@@ -177,7 +177,12 @@ func (c *session) cmdAuthenticate(ctx context.Context, cmd *wire.Command) error 
 		if string(line) == "*" {
 			return errBad("", "Authentication cancelled")
 		}
-		if resp, err = base64.StdEncoding.DecodeString(string(line)); err != nil {
+		if string(line) == "=" {
+			// RFC 4959's spelling of an empty initial response; go-imap
+			// v2 also sends it to answer a challenge (SCRAM's
+			// server-final message) with nothing.
+			resp = []byte{}
+		} else if resp, err = base64.StdEncoding.DecodeString(string(line)); err != nil {
 			return errBad("", "Invalid base64 in the SASL response")
 		}
 	}
