@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	gosmtp "github.com/emersion/go-smtp"
+
 	"postfach/internal/dns/dnstest"
 	"postfach/internal/mailauth"
 )
@@ -67,5 +69,39 @@ func TestDKIMSignatureVerifiesOnArrival(t *testing.T) {
 	}
 	if !strings.Contains(res.Header, "dkim=pass") {
 		t.Errorf("Authentication-Results %q", res.Header)
+	}
+}
+
+// DSNs we send out are signed with the keys of the host name's nearest
+// domain that has some, so that they pass DMARC at the sender's server.
+func TestDSNIsDKIMSigned(t *testing.T) {
+	keyDir := t.TempDir()
+	keys, err := mailauth.GenerateKeys(keyDir, "local.test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	zone := testZone
+	for _, k := range keys {
+		zone += k.Record().String() + "\n"
+	}
+	e := newEnv(t, envOptions{zone: zone, opts: func(o *Options) { o.Signer = mailauth.NewSigner(keyDir) }})
+	e.remote.setRcptReply(func(to string) error {
+		if to == "gone@remote.test" {
+			return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "gone"}
+		}
+		return nil
+	})
+	id := e.enqueue("sender@remote.test", "gone@remote.test")
+	e.waitGone(id)
+	waitFor(t, "the DSN at the remote", func() bool { return len(e.remote.messages()) == 1 })
+	got := e.remote.messages()[0]
+	checkDSN(t, got.data, "failed", "5.1.1")
+	v, err := mailauth.NewVerifier(mailauth.VerifierOptions{Resolver: dnstest.Resolver(t, zone), AuthServID: "mx.remote.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := v.Verify(context.Background(), mailauth.Input{RemoteIP: netip.MustParseAddr("127.0.0.1"), HELO: got.helo, Message: bytes.NewReader(got.data), Size: int64(len(got.data))})
+	if len(res.DKIM) != 2 || res.DKIM[0].Status != mailauth.StatusPass || res.DKIM[1].Status != mailauth.StatusPass || res.DKIM[0].Domain != "local.test" {
+		t.Errorf("DKIM of the DSN: %+v", res.DKIM)
 	}
 }

@@ -6,10 +6,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	"postfach/internal/mailauth"
 )
 
 // dsnEntry is one recipient's part of a delivery status notification.
@@ -189,9 +192,17 @@ func (q *Queue) buildDSN(ctx context.Context, m *message, entries []dsnEntry) (*
 	if err := w.Commit(); err != nil {
 		return nil, nil, fmt.Errorf("queue: writing DSN: %w", err)
 	}
-	size := int64(sc.n)
+	name, size := w.Name(), sc.n
+	if q.opts.Signer != nil {
+		if signed, ssize, err := q.signDSN(ctx, name, size); err != nil {
+			q.log.Warn("queue: DKIM-signing a DSN; it goes unsigned", "qid", m.qid, "err", err)
+		} else if signed != "" {
+			q.spool.Delete(bg, name)
+			name, size = signed, ssize
+		}
+	}
 	dsn := &message{
-		spool:      w.Name(),
+		spool:      name,
 		size:       size,
 		sender:     "",
 		ret:        "",
@@ -359,4 +370,49 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// signDSN DKIM-signs a DSN we wrote (From: MAILER-DAEMON@Hostname) with
+// the keys of the host name's domain or, failing that, of the nearest
+// parent domain that has keys, which DMARC's relaxed alignment accepts
+// (RFC 7489 section 3.1.1). It returns the name and size of a new spool
+// file holding the signature and the DSN, or "" when no domain has keys.
+func (q *Queue) signDSN(ctx context.Context, name string, size int64) (string, int64, error) {
+	r, err := q.spool.Open(ctx, name)
+	if err != nil {
+		return "", 0, err
+	}
+	defer r.Close()
+	var sig string
+	labels := strings.Split(q.opts.Hostname, ".")
+	for i := 0; i+1 < len(labels) && sig == ""; i++ {
+		domain := strings.Join(labels[i:], ".")
+		sig, err = q.opts.Signer.Sign(ctx, domain, r, size)
+		if errors.Is(err, mailauth.ErrNoKeys) {
+			sig, err = "", nil
+			continue
+		}
+		if err != nil {
+			return "", 0, err
+		}
+	}
+	if sig == "" {
+		return "", 0, nil
+	}
+	w, err := q.spool.Create(ctx)
+	if err != nil {
+		return "", 0, err
+	}
+	if _, err := io.WriteString(w, sig); err != nil {
+		w.Abort()
+		return "", 0, err
+	}
+	if _, err := io.Copy(w, io.NewSectionReader(r, 0, size)); err != nil {
+		w.Abort()
+		return "", 0, err
+	}
+	if err := w.Commit(); err != nil {
+		return "", 0, err
+	}
+	return w.Name(), int64(len(sig)) + size, nil
 }

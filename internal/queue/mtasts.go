@@ -216,11 +216,18 @@ type stsCache struct {
 
 	mu    sync.Mutex
 	mem   map[string]*cachedPolicy
-	locks map[string]*sync.Mutex // one lookup per domain at a time
+	locks map[string]*domainLock // one lookup per domain at a time
+}
+
+// domainLock serializes the lookups of one domain; it goes from the map
+// when nobody holds or waits for it.
+type domainLock struct {
+	sync.Mutex
+	refs int
 }
 
 func newSTSCache(q *Queue) *stsCache {
-	c := &stsCache{q: q, mem: map[string]*cachedPolicy{}, locks: map[string]*sync.Mutex{}}
+	c := &stsCache{q: q, mem: map[string]*cachedPolicy{}, locks: map[string]*domainLock{}}
 	tr := &http.Transport{
 		Proxy:                  nil,
 		DialContext:            c.dial,
@@ -270,12 +277,20 @@ func (c *stsCache) policy(ctx context.Context, domain string) *stsPolicy {
 	c.mu.Lock()
 	l := c.locks[domain]
 	if l == nil {
-		l = &sync.Mutex{}
+		l = &domainLock{}
 		c.locks[domain] = l
 	}
+	l.refs++
 	c.mu.Unlock()
 	l.Lock()
-	defer l.Unlock()
+	defer func() {
+		l.Unlock()
+		c.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(c.locks, domain)
+		}
+		c.mu.Unlock()
+	}()
 
 	now := c.q.now()
 	cached := c.cached(ctx, domain, now)

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -71,6 +72,10 @@ type Options struct {
 	Hostname string
 	// Local delivers DSNs to local senders; nil sends every DSN by SMTP.
 	Local LocalDeliverer
+	// Signer, when set, DKIM-signs the DSNs the queue writes, with the
+	// keys of Hostname's domain or of its nearest parent that has keys
+	// (*mailauth.Signer).
+	Signer Signer
 	// RootCAs verify MX certificates and MTA-STS policy hosts; nil means
 	// the system's roots. Tests add their own CA.
 	RootCAs *x509.CertPool
@@ -103,6 +108,12 @@ type Options struct {
 	// Now tells the time; nil means time.Now. Tests move it forward and
 	// call Kick.
 	Now func() time.Time
+}
+
+// Signer returns DKIM-Signature header fields for a message from domain;
+// an error wrapping mailauth.ErrNoKeys means the domain has no keys.
+type Signer interface {
+	Sign(ctx context.Context, domain string, msg io.ReaderAt, size int64) (string, error)
 }
 
 func (o *Options) setDefaults() {
