@@ -44,6 +44,7 @@ type Config struct {
 	Security Security `toml:"security"`
 	MTASTS   MTASTS   `toml:"mta_sts"`
 	POP3     POP3     `toml:"pop3"`
+	SMTP     SMTP     `toml:"smtp"`
 	Queue    Queue    `toml:"queue"`
 }
 
@@ -262,6 +263,7 @@ func Default() *Config {
 		Security: defaultSecurity(),
 		MTASTS:   MTASTS{Mode: DefaultMTASTSMode, MaxAge: DefaultMTASTSMaxAge},
 		POP3:     defaultPOP3(),
+		SMTP:     defaultSMTP(),
 		Queue:    defaultQueue(),
 	}
 }

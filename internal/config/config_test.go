@@ -173,6 +173,8 @@ max_age = "720h"
 		Auth:   Auth{Time: 2, MemoryKiB: 19456, Threads: 1, AllowPlaintextLoopback: true, MinPasswordLength: 16, SCRAMIterations: 8192},
 		Log:    Log{Level: "debug", Format: "json"},
 		MTASTS: MTASTS{Mode: "enforce", MX: []string{"mail.example.org", "*.mx.example.org"}, MaxAge: 30 * 24 * time.Hour},
+		POP3:   defaultPOP3(),
+		SMTP:   defaultSMTP(),
 		Queue:  defaultQueue(),
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -230,7 +232,7 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"postfach.toml:1:", "hostname"}},
 		{"syntax error", "hostname = \"example.org\n",
 			[]string{"postfach.toml:1:"}},
-		{"nothing served", "hostname = \"example.org\"\n[listen]\npop3 = \":110\"\nsmtp = \":25\"\n",
+		{"nothing served", "hostname = \"example.org\"\n[listen]\n",
 			[]string{"listen: no listener this version serves is set"}},
 		{"validation", "hostname = \"example.org\"\n[limits]\nidle_timeout = \"5m\"\n",
 			[]string{"postfach.toml: limits.idle_timeout: 5m0s is below 30m"}},
@@ -458,11 +460,11 @@ func TestUnimplementedListenersWarn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := cfg.Warnings()
-	if len(w) != 2 || !strings.Contains(w[0], "listen.pop3: POP3 is not implemented") || !strings.Contains(w[1], "listen.smtp: SMTP is not implemented") {
+	// Every protocol is implemented now: nothing to warn about.
+	if w := cfg.Warnings(); len(w) != 0 {
 		t.Fatalf("warnings %q", w)
 	}
-	if s := cfg.Listen.Served(); len(s) != 1 || s[0].Name != "imaps" {
+	if s := cfg.Listen.Served(); len(s) != 3 {
 		t.Fatalf("served %+v", s)
 	}
 }

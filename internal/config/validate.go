@@ -132,11 +132,11 @@ func (cfg *Config) Validate() error {
 		add("auth.scram_iterations", "%d is out of range %d..%d", a.SCRAMIterations, minSCRAMIterations, maxSCRAMIterations)
 	}
 
+	errs = append(errs, cfg.POP3.validate()...)
 	errs = append(errs, cfg.Security.validate()...)
 	errs = append(errs, cfg.TLS.validate()...)
 	errs = append(errs, cfg.Queue.validate()...)
-
-	errs = append(errs, cfg.POP3.validate()...)
+	errs = append(errs, cfg.validateSMTP()...)
 
 	switch strings.ToLower(cfg.Log.Level) {
 	case "debug", "info", "warn", "warning", "error":
@@ -176,6 +176,9 @@ const MaxMTASTSMaxAge = 31557600 * time.Second
 // checkListenAddr checks a host:port and returns a normalized form to
 // detect two listeners on one address, or "" for port 0.
 func checkListenAddr(addr string) (string, error) {
+	if path, ok := strings.CutPrefix(addr, unixPrefix); ok {
+		return checkUnixListen(path) // LMTP (smtp.go)
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", fmt.Errorf("%q is not host:port: %v", addr, unwrapAddrErr(err))
