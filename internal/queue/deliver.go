@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"postfach/internal/queue/smtpclient"
@@ -151,7 +152,7 @@ func (q *Queue) deliverRemote(ctx context.Context, m *message, domain string, rc
 		return
 	}
 	var policy *stsPolicy
-	if !m.tlsOptional {
+	if !m.tlsOptional && !strings.HasPrefix(domain, "[") {
 		policy = q.sts.policy(ctx, domain)
 	}
 	if m.requireTLS && (policy == nil || policy.mode == stsNone) {
@@ -189,7 +190,7 @@ func (q *Queue) deliverRemote(ctx context.Context, m *message, domain string, rc
 			}
 		}
 		for _, a := range addrs {
-			s := &session{q: q, m: m, host: h, addr: a, mode: mode, rcpts: rcpts, body: body}
+			s := &session{q: q, m: m, host: h, addr: a, mode: mode, rcpts: rcpts, body: body, stsTesting: policy != nil && policy.mode == stsTesting}
 			done, ferr := s.run(ctx)
 			if done {
 				return
@@ -263,6 +264,9 @@ type session struct {
 
 	tlsBroken bool // the handshake failed; the connection is gone
 	verified  bool // the certificate was valid for the host name
+	// stsTesting: the domain's MTA-STS policy is in testing mode, whose
+	// failures are reported (logged) but not enforced.
+	stsTesting bool
 }
 
 // run talks to the host. done means the transaction ran and its outcome
@@ -309,6 +313,9 @@ func (s *session) run(ctx context.Context) (done bool, f hostFailure) {
 		}
 	} else if s.mode == tlsVerified {
 		return fail(tempErr("4.7.10", "%s does not offer STARTTLS, which the MTA-STS policy or REQUIRETLS requires", s.host.name))
+	}
+	if s.stsTesting && !s.verified {
+		q.log.Warn("mta-sts testing: no TLS with a valid certificate", "qid", s.m.qid, "mx", s.host.name, "tls", c.TLS() != nil)
 	}
 	// What the content needs, which this host must support.
 	if s.m.requireTLS {

@@ -11,11 +11,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
+	"net/netip"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
+
+	"postfach/internal/dns"
+	"postfach/internal/dns/dnstest"
 )
 
 func TestDeliverWithSTARTTLS(t *testing.T) {
@@ -631,4 +637,91 @@ func checkDSN(t *testing.T, raw []byte, action, status string) dsnReport {
 		t.Errorf("DSN wants Action %s, Status %s:\n%s", action, status, rep.status)
 	}
 	return rep
+}
+
+// swapResolver answers from one zone and then another.
+type swapResolver struct {
+	mu sync.Mutex
+	dns.Resolver
+}
+
+func (s *swapResolver) set(r dns.Resolver) {
+	s.mu.Lock()
+	s.Resolver = r
+	s.mu.Unlock()
+}
+
+func (s *swapResolver) get() dns.Resolver {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Resolver
+}
+
+func (s *swapResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	return s.get().LookupTXT(ctx, name)
+}
+
+func (s *swapResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+	return s.get().LookupMX(ctx, name)
+}
+
+func (s *swapResolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	return s.get().LookupNetIP(ctx, network, host)
+}
+
+// A cached policy holds until max_age even when its TXT record goes, and
+// across a restart (RFC 8461 sections 5.1, 10.2); a new id in the record
+// fetches the policy again.
+func TestMTASTSPolicyCache(t *testing.T) {
+	ca := newTestCA(t)
+	var policy atomic.Value
+	policy.Store("version: STSv1\nmode: enforce\nmx: *.elsewhere.test\nmax_age: 86400\n")
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, policy.Load().(string))
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.issue(t, "mta-sts.remote.test")}}
+	srv.StartTLS()
+	defer srv.Close()
+	res := &swapResolver{Resolver: dnstest.Resolver(t, stsZone)}
+	e := newEnv(t, envOptions{ca: ca, opts: func(o *Options) {
+		o.MTASTSPort = srv.Listener.Addr().(*net.TCPAddr).Port
+		o.Resolver = res
+	}})
+	id := e.enqueue("alice@local.test", "bob@remote.test")
+	e.waitAttempts(id, 1)
+
+	// The record goes; the policy stays, also after a restart.
+	res.set(dnstest.Resolver(t, testZone))
+	e.restart()
+	e.clock.advance(time.Hour)
+	e.q.Kick()
+	mi := e.waitAttempts(id, 2)
+	if r := mi.Recipients[0]; !strings.Contains(r.LastError, "MTA-STS") {
+		t.Fatalf("after the record went: %q", r.LastError)
+	}
+
+	// A new policy under a new id is fetched and applies.
+	policy.Store("version: STSv1\nmode: enforce\nmx: mx.remote.test\nmax_age: 86400\n")
+	res.set(dnstest.Resolver(t, strings.Replace(stsZone, "id=20261126", "id=20261127", 1)))
+	e.clock.advance(time.Hour)
+	e.q.Kick()
+	e.waitGone(id)
+	if got := e.remote.messages(); len(got) != 1 || !got[0].tls {
+		t.Fatalf("remote got %+v", got)
+	}
+
+	// Once expired, a cached policy no longer applies: with neither
+	// record nor policy host, delivery is opportunistic again.
+	policy.Store("version: STSv1\nmode: enforce\nmx: *.elsewhere.test\nmax_age: 3600\n")
+	res.set(dnstest.Resolver(t, strings.Replace(stsZone, "id=20261126", "id=3", 1)))
+	id = e.enqueue("alice@local.test", "carol@remote.test")
+	if r := e.waitAttempts(id, 1).Recipients[0]; !strings.Contains(r.LastError, "MTA-STS") {
+		t.Fatalf("under the third policy: %q", r.LastError)
+	}
+	srv.Close()
+	res.set(dnstest.Resolver(t, testZone))
+	e.clock.advance(2 * time.Hour)
+	e.q.Kick()
+	e.waitGone(id)
 }

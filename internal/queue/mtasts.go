@@ -353,6 +353,11 @@ func (c *stsCache) cached(ctx context.Context, domain string, now time.Time) *ca
 		c.mu.Unlock()
 	}
 	if !now.Before(cp.expires) {
+		c.mu.Lock()
+		if c.mem[domain] == cp {
+			delete(c.mem, domain)
+		}
+		c.mu.Unlock()
 		return nil
 	}
 	return cp
