@@ -15,10 +15,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +27,7 @@ import (
 
 	"postfach/internal/auth"
 	"postfach/internal/config"
+	"postfach/internal/guard"
 	"postfach/internal/imap"
 	"postfach/internal/notify"
 	"postfach/internal/store"
@@ -79,6 +77,8 @@ type Server struct {
 	Hub   *notify.Hub
 	Auth  *auth.Service
 	IMAP  *imap.Server
+	// Guard is the login guard (bans, throttling) behind Auth.
+	Guard *guard.Guard
 
 	// handlers serve connections by listener name; shutdowns end each
 	// protocol's sessions. Protocol files fill both in New.
@@ -86,6 +86,10 @@ type Server struct {
 	shutdowns []func(ctx context.Context) error
 	TLS       *tls.Config
 	certFP    string // SHA-256 of the certificate, shown for self-signed ones
+	acme      *tlsutil.ACME
+
+	// stopGuard and stopACME end the background work Start began.
+	stopGuard, stopACME func()
 
 	limiter *connLimiter
 	// sessions is the context of every connection. It is not the context
@@ -128,7 +132,12 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.setupGuard(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	authSvc, err := auth.NewService(st, auth.Options{
+		Limiter:                s.Guard,
 		Params:                 s.hashParams(),
 		Logger:                 s.log,
 		AllowPlaintextLoopback: cfg.Auth.AllowPlaintextLoopback,
@@ -150,34 +159,6 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) setupTLS() error {
-	cert, key := s.cfg.TLS.Cert, s.cfg.TLS.Key
-	selfSigned := cert == "" && key == ""
-	if selfSigned {
-		var err error
-		cert, key, err = tlsutil.SelfSigned(s.cfg.DataDir, s.cfg.Hostname)
-		if err != nil {
-			return fmt.Errorf("self-signed certificate: %w", err)
-		}
-	}
-	conf, err := tlsutil.ServerConfig(cert, key)
-	if err != nil {
-		return err
-	}
-	s.TLS = conf
-	if selfSigned {
-		if pemBytes, err := os.ReadFile(cert); err == nil {
-			if b, _ := pem.Decode(pemBytes); b != nil {
-				if c, err := x509.ParseCertificate(b.Bytes); err == nil {
-					sum := sha256.Sum256(c.Raw)
-					s.certFP = fmt.Sprintf("%X", sum[:])
-				}
-			}
-		}
-	}
-	return nil
-}
-
 // Start creates the first account if there is none, collects garbage
 // left by a crash, and binds every configured listener.
 func (s *Server) Start(ctx context.Context) error {
@@ -191,6 +172,10 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	for _, w := range s.cfg.Warnings() {
 		s.log.Warn(w)
+	}
+	s.startGuard()
+	if err := s.startACME(); err != nil {
+		return err
 	}
 	for _, l := range s.cfg.Listen.Served() {
 		ln, err := net.Listen("tcp", l.Addr)
@@ -235,6 +220,10 @@ func (s *Server) accept(l config.Listener, ln net.Listener) {
 			continue
 		}
 		delay = 0
+		if guardedListener(l.Name) && s.Guard.Banned(remoteAddr(conn)) {
+			s.refuseBanned(l, conn)
+			continue
+		}
 		release, ok := s.limiter.acquire(conn.RemoteAddr())
 		if !ok {
 			s.log.Warn("connection refused: limit reached", "listener", l.Name, "remote", conn.RemoteAddr().String())
@@ -290,6 +279,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close releases the store and the data directory lock.
 func (s *Server) Close() error {
 	s.endSessions()
+	if s.stopACME != nil {
+		s.stopACME()
+		s.stopACME = nil
+	}
+	if s.stopGuard != nil {
+		// The guard writes its last bans before the store closes.
+		s.stopGuard()
+		s.stopGuard = nil
+	}
 	var err error
 	if s.Store != nil {
 		err = s.Store.Close()

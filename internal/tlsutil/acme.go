@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +46,7 @@ type ACMEOptions struct {
 // ACME gets and renews certificates in the background, with certmagic.
 type ACME struct {
 	cfg     *certmagic.Config
+	issuer  *certmagic.ACMEIssuer
 	cache   *certmagic.Cache
 	domains []string
 	log     *slog.Logger
@@ -109,6 +111,7 @@ func NewACME(opts ACMEOptions) (*ACME, error) {
 		Logger:                  zlog,
 	})
 	a.cfg.Issuers = []certmagic.Issuer{issuer}
+	a.issuer = issuer
 	return a, nil
 }
 
@@ -172,4 +175,11 @@ func (a *ACME) onEvent(ctx context.Context, event string, data map[string]any) e
 		a.log.Debug("ACME event", attrs...)
 	}
 	return nil
+}
+
+// HTTPChallengeHandler wraps h so that it answers HTTP-01 challenges: for
+// an HTTP listener of our own on the challenge port, which ACME then
+// cannot bind.
+func (a *ACME) HTTPChallengeHandler(h http.Handler) http.Handler {
+	return a.issuer.HTTPChallengeHandler(h)
 }
