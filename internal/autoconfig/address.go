@@ -67,6 +67,12 @@ func validLocal(local string) bool {
 	return true
 }
 
+// NormalizeDomain returns a domain name as the store and DNS keep it: a
+// lower-case A-label without a final dot.
+func NormalizeDomain(s string) (string, error) {
+	return normalizeDomain(strings.TrimSpace(s))
+}
+
 // normalizeDomain returns a host name as a lower-case A-label without a
 // final dot, or an error for anything that is not a host name (IP
 // literals included).
