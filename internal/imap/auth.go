@@ -38,6 +38,7 @@ func (c *session) capabilities() []string {
 		"MULTIAPPEND", "BINARY", "STATUS=SIZE", "WITHIN", "UNAUTHENTICATE",
 		"COMPRESS=DEFLATE", "CONDSTORE", "QRESYNC",
 		"QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE",
+		"SORT", "ESORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 		"APPENDLIMIT="+strconv.FormatInt(c.limits.MaxMessageSize, 10),
 	)
 }

@@ -65,6 +65,8 @@ func init() {
 		"UNSELECT":       {run: (*session).cmdClose, states: stateSelected},
 		"EXPUNGE":        {run: (*session).cmdExpunge, states: stateSelected, uid: true},
 		"SEARCH":         {run: (*session).cmdSearch, states: stateSelected, uid: true, seqBound: true},
+		"SORT":           {run: (*session).cmdSort, states: stateSelected, uid: true, seqBound: true},
+		"THREAD":         {run: (*session).cmdThread, states: stateSelected, uid: true, seqBound: true},
 		"FETCH":          {run: (*session).cmdFetch, states: stateSelected, uid: true, seqBound: true},
 		"STORE":          {run: (*session).cmdStore, states: stateSelected, uid: true, seqBound: true},
 		"COPY":           {run: (*session).cmdCopy, states: stateSelected, uid: true},

@@ -211,6 +211,40 @@ type ChangeSet struct {
 	Expunged []UID
 }
 
+// SortField is a SORT criterion (RFC 5256 section 3, RFC 5957).
+type SortField uint8
+
+const (
+	SortArrival     SortField = iota + 1 // internal date
+	SortCc                               // addr-mailbox of the first Cc address
+	SortDate                             // Date field, else internal date
+	SortFrom                             // addr-mailbox of the first From address
+	SortSize                             // RFC822.SIZE
+	SortSubject                          // base subject
+	SortTo                               // addr-mailbox of the first To address
+	SortDisplayFrom                      // display name of the first From address, else its addr-spec
+	SortDisplayTo                        // same for To
+)
+
+// SortKey is one criterion with its REVERSE modifier.
+type SortKey struct {
+	Field   SortField
+	Reverse bool
+}
+
+// ThreadInfo is what THREAD needs of one message. Strings compared by
+// threading are as RFC 5256 compares them: BaseSubject is upper-cased in
+// ASCII (i;ascii-casemap), message IDs are kept as written, without the
+// angle brackets.
+type ThreadInfo struct {
+	UID         UID
+	MessageID   string
+	References  []string // References, or the In-Reply-To ID; oldest first
+	BaseSubject string
+	Reply       bool      // the subject had "Re:", "Fwd:" and the like
+	Date        time.Time // sent date, else internal date (UTC)
+}
+
 // Quota is an account's limits; zero means unlimited.
 type Quota struct {
 	StorageBytes int64 // sum of message sizes (RFC 9208 STORAGE, in bytes)
@@ -309,6 +343,12 @@ type Mail interface {
 	Expunge(ctx context.Context, mbox MailboxID, uids UIDSet) ([]UID, error)
 	// Search returns the UIDs of messages matching c, ascending.
 	Search(ctx context.Context, mbox MailboxID, c *SearchCriteria) ([]UID, error)
+	// Sort returns every message's UID ordered by keys (RFC 5256 SORT,
+	// RFC 5957 DISPLAY keys); ties keep ascending UID order.
+	Sort(ctx context.Context, mbox MailboxID, keys []SortKey) ([]UID, error)
+	// ThreadInfo returns what threading needs of every message,
+	// ascending by UID (RFC 5256 THREAD).
+	ThreadInfo(ctx context.Context, mbox MailboxID) ([]ThreadInfo, error)
 
 	// POP3 (RFC 1939) sees INBOX as a maildrop; see POP3Maildrop.
 	//

@@ -56,6 +56,31 @@ type EnableArgs struct {
 	Capabilities []string // upper case
 }
 
+// SortArgs: SORT (RFC 5256, RFC 5267 RETURN, RFC 5957 DISPLAY keys).
+type SortArgs struct {
+	// Return holds the ESORT return options, upper case: MIN MAX ALL
+	// COUNT; HasReturn is true when RETURN was given.
+	Return    []string
+	HasReturn bool
+	Keys      []SortCriterion
+	Charset   string // upper case
+	Criteria  []SearchKey
+}
+
+// SortCriterion is one sort key: ARRIVAL CC DATE FROM SIZE SUBJECT TO
+// DISPLAYFROM DISPLAYTO.
+type SortCriterion struct {
+	Key     string
+	Reverse bool
+}
+
+// ThreadArgs: THREAD algorithm charset search-criteria (RFC 5256).
+type ThreadArgs struct {
+	Algorithm string // ORDEREDSUBJECT or REFERENCES
+	Charset   string
+	Criteria  []SearchKey
+}
+
 // QuotaRootArgs: GETQUOTA quota-root (RFC 9208 section 4.1.1).
 type QuotaRootArgs struct {
 	Root string

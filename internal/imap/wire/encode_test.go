@@ -335,14 +335,43 @@ func encodeCommand(cmd *Command) []byte {
 		w.AString(a.Mailbox)
 	case *ExpungeArgs:
 		set(a.Set)
-	case *SearchArgs:
-		if a.HasReturn {
-			w.Raw(" RETURN ")
-			list(a.Return, w.Raw)
-		}
-		if a.Charset != "" {
-			w.Raw(" CHARSET ")
+	case *SearchArgs, *SortArgs, *ThreadArgs:
+		var criteria []SearchKey
+		switch a := a.(type) {
+		case *SearchArgs:
+			if a.HasReturn {
+				w.Raw(" RETURN ")
+				list(a.Return, w.Raw)
+			}
+			if a.Charset != "" {
+				w.Raw(" CHARSET ")
+				w.String(a.Charset)
+			}
+			criteria = a.Criteria
+		case *SortArgs:
+			if a.HasReturn {
+				w.Raw(" RETURN ")
+				list(a.Return, w.Raw)
+			}
+			w.Raw(" (")
+			for i, k := range a.Keys {
+				if i > 0 {
+					w.SP()
+				}
+				if k.Reverse {
+					w.Raw("REVERSE ")
+				}
+				w.Raw(k.Key)
+			}
+			w.Raw(") ")
 			w.String(a.Charset)
+			criteria = a.Criteria
+		case *ThreadArgs:
+			w.SP()
+			w.Raw(a.Algorithm)
+			w.SP()
+			w.String(a.Charset)
+			criteria = a.Criteria
 		}
 		var key func(k SearchKey)
 		key = func(k SearchKey) {
@@ -389,7 +418,7 @@ func encodeCommand(cmd *Command) []byte {
 				}
 			}
 		}
-		for _, k := range a.Criteria {
+		for _, k := range criteria {
 			w.SP()
 			key(k)
 		}

@@ -38,6 +38,10 @@ func (r *Reader) parseCommand() *Command {
 		return &Command{Name: "ENABLE", Args: r.parseEnable()}
 	case "ID":
 		return &Command{Name: "ID", Args: r.parseID()}
+	case "SORT":
+		return &Command{Name: "SORT", Args: r.parseSort()}
+	case "THREAD":
+		return &Command{Name: "THREAD", Args: r.parseThread()}
 	case "GETQUOTA":
 		r.sp()
 		return &Command{Name: "GETQUOTA", Args: &QuotaRootArgs{Root: r.astring()}}
@@ -105,6 +109,10 @@ func (r *Reader) parseUID() *Command {
 		return &Command{Name: "MOVE", UID: true, Args: r.parseCopy()}
 	case "SEARCH":
 		return &Command{Name: "SEARCH", UID: true, Args: r.parseSearch()}
+	case "SORT":
+		return &Command{Name: "SORT", UID: true, Args: r.parseSort()}
+	case "THREAD":
+		return &Command{Name: "THREAD", UID: true, Args: r.parseThread()}
 	case "EXPUNGE":
 		r.sp()
 		return &Command{Name: "EXPUNGE", UID: true, Args: &ExpungeArgs{Set: r.seqSet(0)}}

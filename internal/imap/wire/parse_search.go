@@ -47,12 +47,8 @@ func (r *Reader) parseSearch() *SearchArgs {
 		a.Charset = upperString(cs)
 		r.sp()
 	}
-	for {
-		a.Criteria = append(a.Criteria, r.searchKey(0))
-		if !r.takeIf(' ') {
-			return a
-		}
-	}
+	a.Criteria = r.searchKeys()
+	return a
 }
 
 // upperString returns s in ASCII upper case.

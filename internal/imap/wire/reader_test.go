@@ -102,6 +102,10 @@ var validCommandTests = []struct {
 
 	{in: "ID NIL", want: Command{Name: "ID", Args: &IDArgs{}}},
 	{in: "COMPRESS deflate", want: Command{Name: "COMPRESS", Args: &CompressArgs{Mechanism: "DEFLATE"}}},
+	{in: "SORT (REVERSE date subject) UTF-8 ALL", want: Command{Name: "SORT", Args: &SortArgs{Keys: []SortCriterion{{"DATE", true}, {"SUBJECT", false}}, Charset: "UTF-8", Criteria: []SearchKey{{Name: "ALL"}}}}},
+	{in: "UID SORT RETURN (MIN COUNT) (DISPLAYFROM) us-ascii UNSEEN SUBJECT x", want: Command{Name: "SORT", UID: true, Args: &SortArgs{Return: []string{"MIN", "COUNT"}, HasReturn: true, Keys: []SortCriterion{{"DISPLAYFROM", false}}, Charset: "US-ASCII", Criteria: []SearchKey{{Name: "UNSEEN"}, {Name: "SUBJECT", String: "x"}}}}},
+	{in: "THREAD references UTF-8 ALL", want: Command{Name: "THREAD", Args: &ThreadArgs{Algorithm: "REFERENCES", Charset: "UTF-8", Criteria: []SearchKey{{Name: "ALL"}}}}},
+	{in: `UID THREAD ORDEREDSUBJECT "UTF-8" SINCE 1-Feb-2026`, want: Command{Name: "THREAD", UID: true, Args: &ThreadArgs{Algorithm: "ORDEREDSUBJECT", Charset: "UTF-8", Criteria: []SearchKey{{Name: "SINCE", Date: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)}}}}},
 	{in: `GETQUOTA ""`, want: Command{Name: "GETQUOTA", Args: &QuotaRootArgs{Root: ""}}},
 	{in: "GETQUOTAROOT inbox", want: Command{Name: "GETQUOTAROOT", Args: &MailboxArgs{Mailbox: "INBOX"}}},
 	{in: `SETQUOTA "" (storage 512 MESSAGE 100)`, want: Command{Name: "SETQUOTA", Args: &SetQuotaArgs{Root: "", Limits: []QuotaLimit{{"STORAGE", 512}, {"MESSAGE", 100}}}}},
@@ -298,6 +302,14 @@ var invalidCommandTests = []struct {
 	code  string
 	conts int
 }{
+	{in: "t SORT () UTF-8 ALL", tag: "t"},
+	{in: "t SORT (COLOR) UTF-8 ALL", tag: "t"},
+	{in: "t SORT (DATE) ALL", tag: "t"},
+	{in: "t SORT (REVERSE) UTF-8 ALL", tag: "t"},
+	{in: "t SORT RETURN (SAVE) (DATE) UTF-8 ALL", tag: "t"},
+	{in: "t THREAD SPAGHETTI UTF-8 ALL", tag: "t"},
+	{in: "t THREAD REFERENCES UTF-8", tag: "t"},
+	{in: "t SETQUOTA \"\" (STORAGE)", tag: "t"},
 	// Tags.
 	{in: " NOOP", tag: ""},
 	{in: "a+b NOOP", tag: ""},

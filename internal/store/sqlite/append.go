@@ -152,8 +152,12 @@ func (t *wtx) insertBlob(in *ingested) (int64, error) {
 			h[i] = *v
 		}
 	}
-	res, err := t.exec(`INSERT INTO blobs (name, size, header_size, sent_date, sent_tz, h_subject, h_from, h_to, h_cc, h_bcc, h_message_id, structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		in.blob, in.size, in.headerSize, sent, tz, h[0], h[1], h[2], h[3], h[4], h[5], in.structure)
+	c := &in.sort
+	res, err := t.exec(`INSERT INTO blobs (name, size, header_size, sent_date, sent_tz, h_subject, h_from, h_to, h_cc, h_bcc, h_message_id, structure,
+		sort_subject, sort_from, sort_to, sort_cc, display_from, display_to, thread_id, thread_refs, thread_reply)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		in.blob, in.size, in.headerSize, sent, tz, h[0], h[1], h[2], h[3], h[4], h[5], in.structure,
+		c.subject, c.from, c.to, c.cc, c.displayFrom, c.displayTo, c.id, c.refs, c.reply)
 	if err != nil {
 		return 0, err
 	}

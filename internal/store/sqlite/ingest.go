@@ -103,6 +103,8 @@ type ingested struct {
 	structure  []byte
 	sentDate   *time.Time
 	headers    [len(indexedHeaders)]*string
+	references string // the raw References field, for sort
+	sort       sortColumns
 }
 
 // indexedHeaders are the header fields kept (decoded, folded) in blobs
@@ -191,6 +193,7 @@ func (s *Store) ingest(ctx context.Context, body io.Reader) (in ingested, err er
 		}
 	}
 	in.indexHeader(header[:min(int64(len(header)), part.BodyStart)])
+	in.sort = computeSortColumns(part.Envelope, in.references)
 	return in, nil
 }
 
@@ -212,6 +215,10 @@ func (in *ingested) indexHeader(header []byte) {
 	var vals [len(indexedHeaders)][]string
 	for _, f := range mime.ParseHeader(header) {
 		name := strings.ToLower(f.Name)
+		if name == "references" && in.references == "" {
+			in.references = f.Value()
+			continue
+		}
 		if name == "date" && in.sentDate == nil {
 			if t, ok := mime.ParseDate(f.Value()); ok {
 				in.sentDate = &t

@@ -132,6 +132,7 @@ CREATE TABLE blob_trash (
 	guardSchema,       // 2 -> 3 (guard.go)
 	credentialsSchema, // 3 -> 4 (credentials.go)
 	aliasesSchema,     // 4 -> 5 (aliases.go)
+	sortSchema,        // 5 -> 6 (sortkeys.go)
 }
 
 // migrate brings the database to the current schema. It runs in one

@@ -202,6 +202,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.cdb.SetMaxOpenConns(1)
 	s.cp = newCheckpointer(s.cdb, s.log)
 	s.w = newWriter(s, conn, opts.MaxBatch)
+	if err := s.backfillSort(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: computing sort keys of stored messages: %w", err)
+	}
 	return s, nil
 }
 
