@@ -141,6 +141,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		Params:                 s.hashParams(),
 		Logger:                 s.log,
 		AllowPlaintextLoopback: cfg.Auth.AllowPlaintextLoopback,
+		SCRAMIterations:        cfg.Auth.SCRAMIterations,
+		MinPasswordLength:      cfg.Auth.MinPasswordLength,
 	})
 	if err != nil {
 		s.Close()
@@ -178,7 +180,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	for _, l := range s.cfg.Listen.Served() {
-		ln, err := net.Listen("tcp", l.Addr)
+		ln, err := s.listen(l) // TCP, or a unix socket for LMTP (smtp.go)
 		if err != nil {
 			s.closeListeners()
 			return fmt.Errorf("listen.%s: %w", l.Name, err)
@@ -229,7 +231,7 @@ func (s *Server) accept(l config.Listener, ln net.Listener) {
 			s.log.Warn("connection refused: limit reached", "listener", l.Name, "remote", conn.RemoteAddr().String())
 			if !l.ImplicitTLS {
 				conn.SetWriteDeadline(time.Now().Add(time.Second))
-				io.WriteString(conn, "* BYE Too many connections, try again later\r\n")
+				io.WriteString(conn, tooManyConnections(l.Name))
 			}
 			conn.Close()
 			continue
@@ -350,6 +352,8 @@ func (s *Server) printSettings() {
 	for _, row := range []struct{ listener, proto, security string }{
 		{"imaps", "IMAP", "SSL/TLS (implicit TLS)   recommended"},
 		{"imap", "IMAP", "STARTTLS"},
+		{"submissions", "SMTP", "SSL/TLS (implicit TLS)   recommended"},
+		{"submission", "SMTP", "STARTTLS"},
 	} {
 		addr := s.Addr(row.listener)
 		if addr == nil {
@@ -358,6 +362,7 @@ func (s *Server) printSettings() {
 		_, port, _ := net.SplitHostPort(addr.String())
 		fmt.Fprintf(w, "  %-11s port %-5s %s\n", row.proto, port, row.security)
 	}
+	s.printAutoconfig(w)
 	for _, warning := range s.cfg.Warnings() {
 		fmt.Fprintf(w, "  Not available: %s\n", warning)
 	}

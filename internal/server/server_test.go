@@ -160,35 +160,3 @@ func TestListenErrorNamesListener(t *testing.T) {
 		t.Fatalf("Start on a busy port: %v", err)
 	}
 }
-
-// A listener for a protocol this version lacks stays closed, with a
-// warning, and the server starts.
-func TestUnimplementedListenerWarns(t *testing.T) {
-	cfg := testConfig(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pop3 := ln.Addr().String()
-	ln.Close()
-	cfg.Listen.POP3 = pop3
-	var out strings.Builder
-	srv, err := server.New(cfg, server.Options{Out: &out, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown(context.Background())
-	if !strings.Contains(out.String(), "Not available: listen.pop3: POP3 is not implemented") {
-		t.Fatalf("no warning:\n%s", out.String())
-	}
-	if srv.Addr("pop3") != nil {
-		t.Fatal("POP3 listener bound")
-	}
-	if c, err := net.DialTimeout("tcp", pop3, time.Second); err == nil {
-		c.Close()
-		t.Fatal("POP3 port accepts connections")
-	}
-}
