@@ -12,7 +12,7 @@ func domainAddCommand() *command {
 		name:    "domain add",
 		args:    "DOMAIN",
 		summary: "add a mail domain",
-		help:    "Accounts can be added in a domain once it exists. DOMAIN is stored in lower case.",
+		help:    "Accounts can be added in a domain once it exists. DOMAIN is stored in lower case.\nIts DKIM keys are made too, and the DNS records to publish printed (see: postfach help dkim).",
 		minArgs: 1, maxArgs: 1,
 		run: func(a *app, configPath string, args []string) error {
 			ad, err := a.openAdmin(configPath, createData)
@@ -31,6 +31,9 @@ func domainAddCommand() *command {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "added domain %s\n", d.Name)
+			if err := ad.ensureDKIM(d.Name); err != nil {
+				return err
+			}
 			return ad.close()
 		},
 	}

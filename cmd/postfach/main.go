@@ -77,6 +77,7 @@ func commands() []*command {
 	return []*command{
 		serveCommand(),
 		domainAddCommand(), domainListCommand(), domainRemoveCommand(),
+		dkimCommand(), dkimGenerateCommand(),
 		userAddCommand(), userListCommand(), userPasswdCommand(), userRemoveCommand(),
 		banListCommand(), banAddCommand(), banRemoveCommand(),
 		queueListCommand(), queueRetryCommand(), queueDropCommand(),
