@@ -29,6 +29,7 @@ import (
 	"postfach/internal/config"
 	"postfach/internal/guard"
 	"postfach/internal/imap"
+	"postfach/internal/mailauth"
 	"postfach/internal/notify"
 	"postfach/internal/store"
 	"postfach/internal/store/sqlite"
@@ -315,6 +316,14 @@ func (s *Server) ensurePostmaster(ctx context.Context) error {
 	domain := s.cfg.Domain()
 	if _, err := s.Store.AddDomain(ctx, domain); err != nil && !errors.Is(err, store.ErrExists) {
 		return fmt.Errorf("adding domain %s: %w", domain, err)
+	}
+	if keys, err := mailauth.LoadKeys(s.cfg.DataDir, domain); err == nil && len(keys) == 0 {
+		// The first domain signs its mail from the start.
+		if _, err := mailauth.GenerateKeys(s.cfg.DataDir, domain, time.Now()); err != nil {
+			s.log.Warn("making DKIM keys failed; retry with: postfach dkim generate "+domain, "err", err)
+		} else {
+			fmt.Fprintf(s.opts.Out, "\nMade DKIM keys for %s; the DNS records to publish: postfach dkim %s\n", domain, domain)
+		}
 	}
 	pass := randomPassword()
 	hash, err := auth.Hash(pass, s.hashParams())
