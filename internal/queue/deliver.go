@@ -53,7 +53,7 @@ func (q *Queue) attempt(ctx context.Context, k jobKey) {
 	}
 	defer body.Close()
 
-	if m.dsn && q.opts.Local != nil {
+	if q.opts.Local != nil {
 		var local []outcome
 		local, rcpts = q.deliverLocally(ctx, m, rcpts, body)
 		if len(local) > 0 {
@@ -105,22 +105,22 @@ func (q *Queue) loadJob(ctx context.Context, k jobKey) (*message, []recipient, e
 	return m, rcpts, rows.Err()
 }
 
-// deliverLocally hands a DSN we generated to the local deliverer; it
-// returns the outcomes for local recipients and the recipients that are
-// not local.
+// deliverLocally offers each recipient to the local deliverer; it returns
+// the outcomes for local recipients and the recipients that are not
+// local.
 func (q *Queue) deliverLocally(ctx context.Context, m *message, rcpts []recipient, body io.ReaderAt) ([]outcome, []recipient) {
 	var outs []outcome
 	var remote []recipient
 	for i := range rcpts {
 		r := &rcpts[i]
-		err := q.opts.Local.DeliverDSN(ctx, r.addr, body, m.size)
+		err := q.opts.Local.DeliverLocal(ctx, m.sender, r.addr, body, m.size)
 		switch {
 		case errors.Is(err, ErrNotLocal):
 			remote = append(remote, *r)
 		case err != nil:
 			outs = append(outs, outcome{rcpt: r, err: asError(err)})
 		default:
-			outs = append(outs, outcome{rcpt: r, delivered: true, remoteMTA: q.opts.Hostname})
+			outs = append(outs, outcome{rcpt: r, delivered: true})
 		}
 	}
 	return outs, remote

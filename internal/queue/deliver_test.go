@@ -725,3 +725,49 @@ func TestMTASTSPolicyCache(t *testing.T) {
 	e.q.Kick()
 	e.waitGone(id)
 }
+
+// Mail the SMTP server queued for a local recipient (its delivery failed
+// temporarily) goes into the mailbox, with its return path, and never
+// out by SMTP; a local failure is retried or bounced like a remote one.
+func TestLocalRecipients(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.local.setFail(&Error{Code: 452, Enhanced: "4.2.2", Text: "Mailbox full"})
+	id := e.enqueueEnv(Envelope{From: "sender@remote.test", To: []Recipient{{Addr: "alice@local.test"}, {Addr: "bob@remote.test"}}}, testMessage("sender@remote.test", "alice@local.test", "local"))
+	waitFor(t, "bob's copy at the remote", func() bool { return len(e.remote.messages()) == 1 })
+	var mi MessageInfo
+	waitFor(t, "alice's deferral", func() bool {
+		l := e.list()
+		if len(l) != 1 || len(l[0].Recipients) != 1 {
+			return false
+		}
+		mi = l[0]
+		return mi.Recipients[0].Attempts == 1
+	})
+	if r := mi.Recipients[0]; r.Addr != "alice@local.test" || !strings.HasPrefix(r.LastError, "452 4.2.2") {
+		t.Fatalf("after the first attempt: %+v", mi.Recipients)
+	}
+	if got := e.remote.messages(); len(got) != 1 || got[0].to[0] != "bob@remote.test" {
+		t.Fatalf("remote got %+v, want only bob's copy", got)
+	}
+	e.local.setFail(nil)
+	e.clock.advance(6 * time.Minute)
+	e.q.Kick()
+	e.waitGone(id)
+	if got := e.local.returnPaths("alice@local.test"); len(got) != 1 || got[0] != "sender@remote.test" {
+		t.Errorf("local delivery with return paths %q", got)
+	}
+
+	// A permanent local failure bounces to the (here remote) sender.
+	e.local.setFail(&Error{Code: 550, Enhanced: "5.1.1", Text: "No such user here"})
+	id = e.enqueue("sender@remote.test", "gone@local.test")
+	e.waitGone(id)
+	waitFor(t, "the DSN at the remote", func() bool { return len(e.remote.messages()) == 2 })
+	dsn := e.remote.messages()[1]
+	if dsn.from != "" || dsn.to[0] != "sender@remote.test" {
+		t.Fatalf("DSN %q -> %v", dsn.from, dsn.to)
+	}
+	rep := checkDSN(t, dsn.data, "failed", "5.1.1")
+	if strings.Contains(rep.status, "Remote-MTA") {
+		t.Errorf("a local failure names a remote MTA:\n%s", rep.status)
+	}
+}

@@ -31,8 +31,10 @@
 //   - Delivered and failed recipients leave the database in the same
 //     transaction that queues their DSN; the message row goes with its
 //     last recipient, its spool file right after that commit.
-//   - DSNs go from the null sender and never cause a DSN themselves; DSNs
-//     to local senders are handed to the LocalDeliverer.
+//   - DSNs go from the null sender and never cause a DSN themselves.
+//   - Every recipient is offered to the LocalDeliverer first: DSNs to
+//     local senders, and local deliveries the SMTP server deferred, go
+//     into mailboxes, never out by SMTP.
 //   - Admin commands (`postfach queue list|retry|drop`) open the same
 //     database from another process; the running server notices their
 //     changes through SQLite's data_version within PollInterval.

@@ -259,18 +259,19 @@ type localBox struct {
 	mu      sync.Mutex
 	domains map[string]bool
 	got     map[string][][]byte
+	paths   map[string][]string // return paths, by recipient
 	fail    error
 }
 
 func newLocalBox(domains ...string) *localBox {
-	b := &localBox{domains: map[string]bool{}, got: map[string][][]byte{}}
+	b := &localBox{domains: map[string]bool{}, got: map[string][][]byte{}, paths: map[string][]string{}}
 	for _, d := range domains {
 		b.domains[d] = true
 	}
 	return b
 }
 
-func (b *localBox) DeliverDSN(ctx context.Context, to string, msg io.ReaderAt, size int64) error {
+func (b *localBox) DeliverLocal(ctx context.Context, returnPath, to string, msg io.ReaderAt, size int64) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.domains[domainOf(to)] {
@@ -284,7 +285,20 @@ func (b *localBox) DeliverDSN(ctx context.Context, to string, msg io.ReaderAt, s
 		return err
 	}
 	b.got[to] = append(b.got[to], data)
+	b.paths[to] = append(b.paths[to], returnPath)
 	return nil
+}
+
+func (b *localBox) setFail(err error) {
+	b.mu.Lock()
+	b.fail = err
+	b.mu.Unlock()
+}
+
+func (b *localBox) returnPaths(to string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.paths[to]...)
 }
 
 func (b *localBox) messages(to string) [][]byte {

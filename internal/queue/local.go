@@ -9,18 +9,20 @@ import (
 	"strings"
 )
 
-// LocalDeliverer puts delivery status notifications into local
-// mailboxes. internal/deliver implements it; the queue asks it first for
-// every DSN it generated, and sends the DSN out by SMTP only when the
-// address is not local (ErrNotLocal).
+// LocalDeliverer puts messages into local mailboxes; internal/deliver
+// implements it. The queue offers it every recipient before trying SMTP:
+// the DSNs the queue writes to local senders, and mail the SMTP server
+// queued for a local recipient whose delivery failed temporarily. It
+// sends by SMTP only what is not local (ErrNotLocal).
 type LocalDeliverer interface {
-	// DeliverDSN delivers msg (size octets, CRLF line endings, a complete
-	// RFC 3464 report) to the INBOX of the local address to, durably
-	// before it returns nil. It returns ErrNotLocal when to's domain is
-	// not one this server hosts; an *Error (or an error with a
-	// Temporary() bool method) says whether a failure is worth retrying.
-	// Any other error is taken as temporary.
-	DeliverDSN(ctx context.Context, to string, msg io.ReaderAt, size int64) error
+	// DeliverLocal delivers msg (size octets, CRLF line endings) to the
+	// mailboxes of the local address to, with returnPath (the envelope
+	// sender; "" for a DSN) as its Return-Path, durably before it
+	// returns nil. It returns ErrNotLocal when to is not local (its
+	// domain is elsewhere, or an alias sends it elsewhere only); an
+	// *Error (or an error with a Temporary() bool method) says whether a
+	// failure is worth retrying. Any other error is taken as temporary.
+	DeliverLocal(ctx context.Context, returnPath, to string, msg io.ReaderAt, size int64) error
 }
 
 // ErrNotLocal is returned by a LocalDeliverer for an address in a domain

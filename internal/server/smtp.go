@@ -176,8 +176,13 @@ type localDSN struct {
 
 func (l localDSN) DeliverLocal(ctx context.Context, returnPath, to string, msg io.ReaderAt, size int64) error {
 	err := l.deliverer.DeliverTo(ctx, l.resolver, to, returnPath, msg, size)
-	if errors.Is(err, deliver.ErrNotLocal) {
+	var de *deliver.Error
+	switch {
+	case errors.Is(err, deliver.ErrNotLocal):
 		return queue.ErrNotLocal
+	case errors.As(err, &de):
+		// The reply the failure calls for, as the DSN reports it.
+		return &queue.Error{Code: de.Code, Enhanced: de.Enhanced, Text: de.Text}
 	}
 	return err
 }
