@@ -23,6 +23,9 @@ type fetchPlan struct {
 	flags     bool // FLAGS was asked for
 	uid       bool // UID is among the items
 	modseq    bool // MODSEQ is among the items (RFC 7162)
+	threadID  bool // THREADID is among the items (RFC 8474)
+	// threadIDs maps UIDs to THREADIDs when threadID is set.
+	threadIDs map[store.UID]string
 }
 
 func planFetch(items []wire.FetchItem, uid bool) (fetchPlan, error) {
@@ -66,6 +69,9 @@ func planFetch(items []wire.FetchItem, uid bool) (fetchPlan, error) {
 			}
 		case "MODSEQ":
 			p.modseq = true
+		case "SAVEDATE", "EMAILID": // RFC 8514, RFC 8474
+		case "THREADID":
+			p.threadID = true
 		default:
 			return p, errBad("", "Unsupported FETCH item "+it.Name)
 		}
@@ -104,6 +110,11 @@ func (c *session) cmdFetch(ctx context.Context, cmd *wire.Command) error {
 	spans, err := c.spans(args.Set, cmd.UID, false)
 	if err != nil {
 		return err
+	}
+	if plan.threadID {
+		if plan.threadIDs, err = c.threadIDs(ctx); err != nil {
+			return err
+		}
 	}
 	if args.ChangedSince != 0 {
 		spans, err = c.changedSpans(ctx, spans, store.ModSeq(args.ChangedSince), &args.Set, args.Vanished)
@@ -254,6 +265,21 @@ func (c *session) fetchOne(ctx context.Context, seq int, m *store.Message, plan 
 			c.w.Number(uint64(m.Size))
 		case "MODSEQ":
 			c.writeModSeq(m.ModSeq)
+		case "SAVEDATE":
+			// RFC 8514 section 4.1: every message has one here.
+			c.w.Raw("SAVEDATE ")
+			c.w.DateTime(m.SaveDate)
+		case "EMAILID":
+			c.w.Raw("EMAILID (")
+			c.w.Raw(emailID(m))
+			c.w.Raw(")")
+		case "THREADID":
+			c.w.Raw("THREADID ")
+			if id := plan.threadIDs[m.UID]; id != "" {
+				c.w.Raw("(" + id + ")")
+			} else {
+				c.w.Raw("NIL")
+			}
 		case "ENVELOPE":
 			c.w.Raw("ENVELOPE ")
 			c.writeEnvelope(m.Part.Envelope)

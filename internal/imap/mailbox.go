@@ -37,8 +37,13 @@ func (c *session) cmdCreate(ctx context.Context, cmd *wire.Command) error {
 			return err
 		}
 	}
-	_, err = c.mail.CreateMailbox(ctx, name, store.CreateOptions{SpecialUse: args.SpecialUse})
-	return err
+	mb, err := c.mail.CreateMailbox(ctx, name, store.CreateOptions{SpecialUse: args.SpecialUse})
+	if err != nil {
+		return err
+	}
+	// RFC 8474 section 4.1.
+	c.okCode = "MAILBOXID (" + mailboxID(mb) + ")"
+	return nil
 }
 
 // validSpecialUse lists the RFC 6154 section 2 attributes.
@@ -136,6 +141,7 @@ var statusItems = map[string]bool{
 	"DELETED": true, "SIZE": true, "RECENT": true, "APPENDLIMIT": true,
 	"HIGHESTMODSEQ":   true, // RFC 7162 section 3.1.7
 	"DELETED-STORAGE": true, // RFC 9208 section 4.1.4
+	"MAILBOXID":       true, // RFC 8474 section 4.2
 }
 
 func checkStatusItems(items []string) error {
@@ -234,6 +240,8 @@ func (c *session) writeStatus(name string, items []string, st statusValues) {
 			c.w.Number(uint64(st.appendLimit))
 		case "DELETED-STORAGE":
 			c.w.Number(uint64(st.deletedStorage))
+		case "MAILBOXID":
+			c.w.Raw("(" + mailboxID(store.Mailbox{UIDValidity: st.UIDValidity}) + ")")
 		case "HIGHESTMODSEQ":
 			c.w.Number(uint64(st.HighestModSeq))
 		}

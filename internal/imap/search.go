@@ -18,6 +18,7 @@ func (c *session) cmdSearch(ctx context.Context, cmd *wire.Command) error {
 	save := slices.Contains(args.Return, "SAVE")
 	var crit store.SearchCriteria
 	c.searchModSeq = false
+	c.searchCtx = ctx
 	if err := c.searchKeys(&crit, args.Criteria); err != nil {
 		return err // a BAD leaves "$" as it was (RFC 5182 section 2.1)
 	}
@@ -259,6 +260,24 @@ func (c *session) searchKey(crit *store.SearchCriteria, k *wire.SearchKey) error
 		crit.SentBefore = earlier(crit.SentBefore, day(k.Date))
 	case "SENTSINCE":
 		crit.SentSince = later(crit.SentSince, day(k.Date))
+	// RFC 8514: the save date's calendar day, in UTC.
+	case "SAVEDBEFORE":
+		crit.SavedBefore = earlier(crit.SavedBefore, day(k.Date))
+	case "SAVEDSINCE":
+		crit.SavedSince = later(crit.SavedSince, day(k.Date))
+	case "SAVEDON":
+		crit.SavedSince = later(crit.SavedSince, day(k.Date))
+		crit.SavedBefore = earlier(crit.SavedBefore, day(k.Date).AddDate(0, 0, 1))
+	case "EMAILID", "THREADID":
+		// RFC 8474 section 6.
+		set, err := c.objectIDSearch(c.searchCtx, k.Name, k.String)
+		if err != nil {
+			return err
+		}
+		crit.UIDs = append(crit.UIDs, set)
+	case "SAVEDATESUPPORTED":
+		// RFC 8514 section 4.2: every mailbox keeps save dates, so
+		// this matches every message.
 	case "SENTON":
 		crit.SentSince = later(crit.SentSince, day(k.Date))
 		crit.SentBefore = earlier(crit.SentBefore, day(k.Date).AddDate(0, 0, 1))

@@ -125,6 +125,9 @@ func (c *session) cmdSelect(ctx context.Context, cmd *wire.Command) error {
 	c.w.CRLF()
 	// RFC 7162 section 3.1.2.1: with every successful SELECT.
 	c.writeHighestModSeq()
+	// RFC 8474 section 4.3.
+	c.w.Raw("* OK [MAILBOXID (" + mailboxID(s.mbox) + ")] Ok")
+	c.w.CRLF()
 	if c.rev2 {
 		// RFC 9051 section 6.3.2: a LIST response with the name.
 		c.w.Raw("* LIST (")

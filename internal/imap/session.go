@@ -50,6 +50,9 @@ type session struct {
 	condstore, qresync bool
 	// searchModSeq is set while a SEARCH uses the MODSEQ key.
 	searchModSeq bool
+	// searchCtx is the context of the search command being compiled,
+	// for keys that need the store (EMAILID, THREADID).
+	searchCtx context.Context
 	// tlsState is the TLS connection state once TLS is up (channel
 	// binding for SCRAM-SHA-256-PLUS).
 	tlsState *tls.ConnectionState

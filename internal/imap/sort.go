@@ -32,6 +32,7 @@ func (c *session) matching(ctx context.Context, charset string, keys []wire.Sear
 	}
 	var crit store.SearchCriteria
 	c.searchModSeq = false
+	c.searchCtx = ctx
 	if err := c.searchKeys(&crit, keys); err != nil {
 		return nil, err
 	}

@@ -439,6 +439,9 @@ type SearchCriteria struct {
 	// time of day (RFC 9051 section 6.4.4). A zero time is unset.
 	Since, Before         time.Time // internal date >= Since, < Before
 	SentSince, SentBefore time.Time // Date: header
+	// SavedSince and SavedBefore compare the calendar date, in UTC, of
+	// the save date (RFC 8514 SAVEDSINCE, SAVEDBEFORE).
+	SavedSince, SavedBefore time.Time
 	// Younger and Older compare the internal date exactly (RFC 5032 WITHIN):
 	// internal date > Younger, < Older.
 	Younger, Older time.Time

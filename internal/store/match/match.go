@@ -22,6 +22,8 @@ type Message struct {
 	// none that parses. Such a message matches neither SentSince nor
 	// SentBefore.
 	SentDate time.Time
+	// SaveDate is when the message was stored in its mailbox (RFC 8514).
+	SaveDate time.Time
 	// Content gives the header and body; it is consulted only for Header,
 	// Body and Text criteria, and may be nil when there are none.
 	Content Content
@@ -217,6 +219,12 @@ func (e *eval) node(n *node) (bool, error) {
 		}
 		d := CivilDay(msg.SentDate)
 		if !c.SentSince.IsZero() && d < n.sentSince || !c.SentBefore.IsZero() && d >= n.sentBefore {
+			return false, nil
+		}
+	}
+	if !c.SavedSince.IsZero() || !c.SavedBefore.IsZero() {
+		d := CivilDay(msg.SaveDate.UTC())
+		if !c.SavedSince.IsZero() && d < CivilDay(c.SavedSince) || !c.SavedBefore.IsZero() && d >= CivilDay(c.SavedBefore) {
 			return false, nil
 		}
 	}

@@ -101,6 +101,13 @@ func (f *sqlFilter) add(c *store.SearchCriteria) {
 		f.cond("b.sent_date IS NOT NULL AND b.sent_date + b.sent_tz < ?", match.CivilDay(c.SentBefore)*86400)
 		f.blobs = true
 	}
+	// Save dates are seconds since the epoch; RFC 8514 days are UTC.
+	if !c.SavedSince.IsZero() {
+		f.cond("m.save_date >= ?", match.CivilDay(c.SavedSince)*86400)
+	}
+	if !c.SavedBefore.IsZero() {
+		f.cond("m.save_date < ?", match.CivilDay(c.SavedBefore)*86400)
+	}
 	// Internal dates are whole seconds.
 	if !c.Younger.IsZero() {
 		f.cond("m.internal_date > ?", c.Younger.Unix())
@@ -205,7 +212,7 @@ func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCr
 			cont.headers = h
 			cont.blobID = msg.Blob
 			mm := match.Message{UID: msg.UID, ModSeq: msg.ModSeq, Flags: msg.Flags, Keywords: msg.Keywords,
-				InternalDate: msg.InternalDate, Size: msg.Size, Content: cont}
+				InternalDate: msg.InternalDate, SaveDate: msg.SaveDate, Size: msg.Size, Content: cont}
 			if sent.Valid {
 				mm.SentDate = unixTime(sent.Int64, tz.Int64)
 			}
