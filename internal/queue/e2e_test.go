@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -280,17 +281,30 @@ func waitEmpty(t *testing.T, in *instance) {
 }
 
 // testLogger sends an instance's log to the test log, prefixed with its
-// name, at debug level.
+// name, at debug level, until the test's cleanups are done: background
+// goroutines of a server that shut down may still log.
 func testLogger(t *testing.T, name string) *slog.Logger {
-	return slog.New(slog.NewTextHandler(logWriter{t, name}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	w := &logWriter{t: t, name: name}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	})
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 type logWriter struct {
 	t    *testing.T
 	name string
+	mu   sync.Mutex
+	done bool
 }
 
-func (w logWriter) Write(p []byte) (int, error) {
-	w.t.Log(w.name + ": " + strings.TrimRight(string(p), "\n"))
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(w.name + ": " + strings.TrimRight(string(p), "\n"))
+	}
 	return len(p), nil
 }
