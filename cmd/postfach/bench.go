@@ -124,7 +124,7 @@ func (o *benchOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.rcptNum, "rcpt-count", 0, "the `number` of recipients (default: --user-count)")
 	fs.IntVar(&o.rcptPerMessage, "rcpts", 10, "recipients per SMTP or LMTP message (`number`)")
 	fs.BoolVar(&o.smtpAuth, "smtp-auth", false, "SMTP clients authenticate (AUTH PLAIN) and send as their user (submission)")
-	fs.IntVar(&o.sources, "sources", 0, "loopback source `addresses` 127.0.0.1..N (0: one per 500 connections)")
+	fs.IntVar(&o.sources, "sources", loadgen.DefaultSources, "loopback source `addresses` 127.0.0.1..N: a user's connections come from one of them, as from its own machine")
 	fs.IntVar(&o.idle.Conns, "idle-conns", 0, "idle `connections` (default: the idle workload's share of --clients)")
 	fs.StringVar(&o.idle.Mode, "idle-mode", "accounts", "idle `mode`: accounts (spread over --idle-accounts) or mailbox (all on one INBOX)")
 	fs.IntVar(&o.idle.Accounts, "idle-accounts", 0, "`number` of accounts the idle connections spread over (default: one each, at most --user-count)")

@@ -231,7 +231,7 @@ func (f *idleFanout) sleep(ctx context.Context, d time.Duration) {
 // open opens idle connection i: login, SELECT, IDLE.
 func (f *idleFanout) open(ctx context.Context, i int) (*idler, error) {
 	account := i % f.opts.Accounts
-	c, err := dialIMAP(ctx, f.dialer, f.target, f.cfg.Timeout)
+	c, err := dialIMAP(ctx, f.dialer, f.target, i, f.cfg.Timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -410,7 +410,7 @@ func (w *idleWriter) deliver(account int, msg []byte) error {
 			delete(w.conns, old)
 		}
 		var err error
-		c, err = dialIMAP(w.hard, f.dialer, f.target, f.cfg.Timeout)
+		c, err = dialIMAP(w.hard, f.dialer, f.target, f.userBase+account, f.cfg.Timeout)
 		if err == nil {
 			if err = c.login(f.user(account), f.cfg.Users.Password); err != nil {
 				c.close()
@@ -443,7 +443,7 @@ func (w *idleWriter) deliver(account int, msg []byte) error {
 func (w *idleWriter) deliverLMTP(account int, msg []byte) error {
 	f := w.f
 	if w.lmtp == nil {
-		c, err := dialSMTP(w.hard, f.dialer, f.cfg.LMTP, f.cfg.Timeout)
+		c, err := dialSMTP(w.hard, f.dialer, f.cfg.LMTP, 0, f.cfg.Timeout)
 		if err != nil {
 			f.stats.observe("DELIVER", 0, err)
 			return err

@@ -48,8 +48,8 @@ func (e *statusError) Error() string {
 
 // dialIMAP connects, starts TLS as the target says, and reads the greeting
 // and the capabilities.
-func dialIMAP(ctx context.Context, d *dialer, t Target, timeout time.Duration) (*imapClient, error) {
-	conn, err := d.dial(ctx, t)
+func dialIMAP(ctx context.Context, d *dialer, t Target, from int, timeout time.Duration) (*imapClient, error) {
+	conn, err := d.dial(ctx, t, from)
 	if err != nil {
 		return nil, err
 	}

@@ -15,10 +15,11 @@ import (
 // capabilities) and LOGIN are timed as commands of their own. The
 // connection closes when hard ends; call the returned function when done
 // with it.
-func (b *base) connectIMAP(hard context.Context, user string) (*imapClient, func(), error) {
+func (b *base) connectIMAP(hard context.Context, i int) (*imapClient, func(), error) {
+	user := b.user(i)
 	var c *imapClient
 	err := b.stats.timed("CONNECT", func() (err error) {
-		c, err = dialIMAP(hard, b.dialer, b.target, b.cfg.Timeout)
+		c, err = dialIMAP(hard, b.dialer, b.target, b.userBase+i, b.cfg.Timeout)
 		return err
 	})
 	if err != nil {
@@ -67,14 +68,14 @@ func (m *imapMixed) client(soft, hard context.Context, i int) {
 	msg := newStampedMessage(Message(m.cfg.Seed, 1_000_000+i, user, m.cfg.MessageSize))
 	st := &mixedState{}
 	for soft.Err() == nil {
-		if err := m.session(hard, user, st, msg); err != nil && !pause(soft) {
+		if err := m.session(hard, i, st, msg); err != nil && !pause(soft) {
 			return
 		}
 	}
 }
 
-func (m *imapMixed) session(hard context.Context, user string, st *mixedState, msg *stampedMessage) error {
-	c, done, err := m.connectIMAP(hard, user)
+func (m *imapMixed) session(hard context.Context, i int, st *mixedState, msg *stampedMessage) error {
+	c, done, err := m.connectIMAP(hard, i)
 	if err != nil {
 		return err
 	}
@@ -192,8 +193,8 @@ func (s *selectedSession) track(line []byte) {
 	}
 }
 
-func (b *base) openSelected(hard context.Context, user string) (*selectedSession, error) {
-	c, done, err := b.connectIMAP(hard, user)
+func (b *base) openSelected(hard context.Context, i int) (*selectedSession, error) {
+	c, done, err := b.connectIMAP(hard, i)
 	if err != nil {
 		return nil, err
 	}
@@ -217,9 +218,8 @@ type imapFetch struct{ *base }
 
 func (f *imapFetch) client(soft, hard context.Context, i int) {
 	r := rand.New(rand.NewPCG(f.cfg.Seed, uint64(i)))
-	user := f.user(i)
 	for soft.Err() == nil {
-		s, err := f.openSelected(hard, user)
+		s, err := f.openSelected(hard, i)
 		if err != nil {
 			if !pause(soft) {
 				return
@@ -311,7 +311,7 @@ func (b *base) eachUser(ctx context.Context, f func(c *imapClient) error) error 
 	for range min(n, 8) {
 		wg.Go(func() {
 			for i := range next {
-				err := b.withSession(ctx, b.user(i), f)
+				err := b.withSession(ctx, i, f)
 				if err != nil {
 					mu.Lock()
 					if first == nil {
@@ -330,15 +330,15 @@ func (b *base) eachUser(ctx context.Context, f func(c *imapClient) error) error 
 	return first
 }
 
-// withSession runs f in an untimed session of user.
-func (b *base) withSession(ctx context.Context, user string, f func(c *imapClient) error) error {
-	c, err := dialIMAP(ctx, b.dialer, b.target, b.cfg.Timeout)
+// withSession runs f in an untimed session of client i's user.
+func (b *base) withSession(ctx context.Context, i int, f func(c *imapClient) error) error {
+	c, err := dialIMAP(ctx, b.dialer, b.target, b.userBase+i, b.cfg.Timeout)
 	if err != nil {
 		return err
 	}
 	defer watch(ctx, c.conn)()
 	defer c.close()
-	if err := c.login(user, b.cfg.Users.Password); err != nil {
+	if err := c.login(b.user(i), b.cfg.Users.Password); err != nil {
 		return err
 	}
 	if err := f(c); err != nil {
@@ -352,7 +352,7 @@ func (a *imapAppend) client(soft, hard context.Context, i int) {
 	msg := newStampedMessage(Message(a.cfg.Seed, 2_000_000+i, user, a.cfg.MessageSize))
 	var seq uint64
 	for soft.Err() == nil {
-		c, done, err := a.connectIMAP(hard, user)
+		c, done, err := a.connectIMAP(hard, i)
 		if err != nil {
 			if !pause(soft) {
 				return
@@ -390,9 +390,8 @@ type imapSearch struct{ *base }
 
 func (s *imapSearch) client(soft, hard context.Context, i int) {
 	r := rand.New(rand.NewPCG(s.cfg.Seed, 3_000_000+uint64(i)))
-	user := s.user(i)
 	for soft.Err() == nil {
-		sess, err := s.openSelected(hard, user)
+		sess, err := s.openSelected(hard, i)
 		if err != nil {
 			if !pause(soft) {
 				return

@@ -24,8 +24,8 @@ type pop3Client struct {
 
 // dialPOP3 connects, reads the greeting and starts TLS as the target says
 // (STLS, RFC 2595 section 4).
-func dialPOP3(ctx context.Context, d *dialer, t Target, timeout time.Duration) (*pop3Client, error) {
-	conn, err := d.dial(ctx, t)
+func dialPOP3(ctx context.Context, d *dialer, t Target, from int, timeout time.Duration) (*pop3Client, error) {
+	conn, err := d.dial(ctx, t, from)
 	if err != nil {
 		return nil, err
 	}

@@ -74,7 +74,7 @@ func Prepare(ctx context.Context, cfg PrepareConfig) (*PrepareReport, error) {
 	if err := RaiseFileLimit(uint64(cfg.Clients) + 64); err != nil {
 		return nil, err
 	}
-	d := &dialer{tls: cfg.TLS, sources: 1, timeout: cfg.Timeout}
+	d := &dialer{tls: cfg.TLS, sources: DefaultSources, timeout: cfg.Timeout}
 	start := time.Now()
 	rep := &PrepareReport{Users: cfg.Users.Count}
 	var appended, octets atomic.Int64
@@ -127,7 +127,7 @@ func Prepare(ctx context.Context, cfg PrepareConfig) (*PrepareReport, error) {
 
 // prepareUser brings user i's mailbox to cfg.Messages messages.
 func prepareUser(ctx context.Context, d *dialer, cfg PrepareConfig, i int) (appended, octets int64, err error) {
-	c, err := dialIMAP(ctx, d, cfg.IMAP, cfg.Timeout)
+	c, err := dialIMAP(ctx, d, cfg.IMAP, i, cfg.Timeout)
 	if err != nil {
 		return 0, 0, err
 	}

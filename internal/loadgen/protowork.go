@@ -11,18 +11,18 @@ import (
 type pop3Sessions struct{ *base }
 
 func (p *pop3Sessions) client(soft, hard context.Context, i int) {
-	user := p.user(i)
 	for soft.Err() == nil {
-		if err := p.session(hard, user); err != nil && !pause(soft) {
+		if err := p.session(hard, i); err != nil && !pause(soft) {
 			return
 		}
 	}
 }
 
-func (p *pop3Sessions) session(hard context.Context, user string) error {
+func (p *pop3Sessions) session(hard context.Context, i int) error {
+	user := p.user(i)
 	var c *pop3Client
 	err := p.stats.timed("CONNECT", func() (err error) {
-		c, err = dialPOP3(hard, p.dialer, p.target, p.cfg.Timeout)
+		c, err = dialPOP3(hard, p.dialer, p.target, p.userBase+i, p.cfg.Timeout)
 		return err
 	})
 	if err != nil {
@@ -80,7 +80,7 @@ func (s *smtpDelivery) client(soft, hard context.Context, i int) {
 	for soft.Err() == nil {
 		var c *smtpClient
 		err := s.stats.timed("CONNECT", func() (err error) {
-			c, err = dialSMTP(hard, s.dialer, s.target, s.cfg.Timeout)
+			c, err = dialSMTP(hard, s.dialer, s.target, s.userBase+i, s.cfg.Timeout)
 			return err
 		})
 		if err == nil && s.cfg.SMTPAuth {

@@ -54,8 +54,9 @@ type Config struct {
 	// TLS is the client TLS configuration (ServerName, InsecureSkipVerify).
 	TLS *tls.Config
 	// Sources is the number of loopback source addresses (127.0.0.1 ...
-	// 127.0.0.Sources) connections rotate over; 0 picks one per 500
-	// connections, at most 250.
+	// 127.0.0.Sources): the connections of a workload's client come from
+	// the address its user number picks, idle connections from the one
+	// their number picks. Default DefaultSources.
 	Sources int
 
 	// Mailbox is the mailbox IMAP workloads select (default INBOX);
@@ -301,7 +302,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		conns += counts[i]
 	}
 	if cfg.Sources == 0 {
-		cfg.Sources = min(250, max(1, (conns+499)/500))
+		cfg.Sources = DefaultSources
 	}
 	// A descriptor per connection, the idle writer's, and a few of the
 	// process's own.

@@ -39,8 +39,8 @@ const loadgenHelo = "loadgen.localhost"
 
 // dialSMTP connects, reads the greeting, says EHLO (LHLO for LMTP) and
 // starts TLS as the target says (RFC 3207: EHLO again afterwards).
-func dialSMTP(ctx context.Context, d *dialer, t Target, timeout time.Duration) (*smtpClient, error) {
-	conn, err := d.dial(ctx, t)
+func dialSMTP(ctx context.Context, d *dialer, t Target, from int, timeout time.Duration) (*smtpClient, error) {
+	conn, err := d.dial(ctx, t, from)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -114,30 +113,37 @@ func ParseTarget(proto Protocol, s string) (Target, error) {
 	return t, nil
 }
 
-// dialer opens connections to targets from a rotating set of loopback
-// source addresses, so that many thousands of connections need neither
-// more than one address's ephemeral ports nor pass a server's per-address
-// limit with a single address.
+// dialer opens connections to targets from a set of loopback source
+// addresses (127.0.0.1 to 127.0.0.sources): as a real user's client comes
+// from its own machine, a client connects from an address chosen by its
+// number. Many thousands of connections then need neither more than one
+// address's ephemeral ports nor look, to a server's per-address limits
+// and login guard, like one host opening them all.
 type dialer struct {
 	tls     *tls.Config
 	sources int // number of 127.0.0.x source addresses; 0 or 1: the kernel picks
-	next    atomic.Uint64
 	timeout time.Duration
 }
 
-// localAddr picks the next source address for a connection to dst.
-func (d *dialer) localAddr(dst netip.Addr) *net.TCPAddr {
+// DefaultSources is the number of source addresses when none is set.
+const DefaultSources = 250
+
+// localAddr picks the source address of client from for a connection to
+// dst.
+func (d *dialer) localAddr(dst netip.Addr, from int) *net.TCPAddr {
 	if d.sources <= 1 || !dst.Is4() {
 		return nil
 	}
-	i := d.next.Add(1) % uint64(d.sources)
-	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i))}
+	if from < 0 {
+		from = -from
+	}
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+from%d.sources))}
 }
 
-// dialTCP connects to the target, with implicit TLS when the target asks
-// for it. STARTTLS is the protocol client's business (starttls).
-func (d *dialer) dial(ctx context.Context, t Target) (net.Conn, error) {
-	nd := &net.Dialer{Timeout: d.timeout, LocalAddr: d.localAddr(t.Addr.Addr())}
+// dial connects client from to the target, with implicit TLS when the
+// target asks for it. STARTTLS is the protocol client's business.
+func (d *dialer) dial(ctx context.Context, t Target, from int) (net.Conn, error) {
+	nd := &net.Dialer{Timeout: d.timeout, LocalAddr: d.localAddr(t.Addr.Addr(), from)}
 	conn, err := nd.DialContext(ctx, "tcp", t.Addr.String())
 	if err != nil {
 		return nil, err
