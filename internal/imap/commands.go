@@ -66,6 +66,7 @@ func init() {
 		"EXPUNGE":        {run: (*session).cmdExpunge, states: stateSelected, uid: true},
 		"SEARCH":         {run: (*session).cmdSearch, states: stateSelected, uid: true, seqBound: true},
 		"SORT":           {run: (*session).cmdSort, states: stateSelected, uid: true, seqBound: true},
+		"REPLACE":        {run: (*session).cmdReplace, states: stateSelected, uid: true},
 		"THREAD":         {run: (*session).cmdThread, states: stateSelected, uid: true, seqBound: true},
 		"FETCH":          {run: (*session).cmdFetch, states: stateSelected, uid: true, seqBound: true},
 		"STORE":          {run: (*session).cmdStore, states: stateSelected, uid: true, seqBound: true},
@@ -136,6 +137,9 @@ func wrongState(s state, name string) string {
 }
 
 func closeLiterals(cmd *wire.Command) {
+	if a, ok := cmd.Args.(*wire.ReplaceArgs); ok && a.Message.Data != nil {
+		a.Message.Data.Close()
+	}
 	if a, ok := cmd.Args.(*wire.AppendArgs); ok {
 		for _, m := range a.Messages {
 			if m.Data != nil {

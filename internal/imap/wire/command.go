@@ -208,6 +208,13 @@ type AppendMessage struct {
 	Data *Literal
 }
 
+// ReplaceArgs: REPLACE seq-number mailbox append-message (RFC 8508).
+type ReplaceArgs struct {
+	Number  uint32 // sequence number or UID; 0 for "*"
+	Mailbox string
+	Message AppendMessage
+}
+
 // FetchArgs: FETCH sequence-set items [(modifiers)].
 type FetchArgs struct {
 	Set   SeqSet

@@ -239,10 +239,24 @@ func encodeCommand(cmd *Command) []byte {
 		w.AString(a.Mailbox)
 		w.SP()
 		list(a.Items, w.Raw)
-	case *AppendArgs:
+	case *AppendArgs, *ReplaceArgs:
+		var msgs []AppendMessage
 		w.SP()
-		w.AString(a.Mailbox)
-		for _, m := range a.Messages {
+		if r, ok := a.(*ReplaceArgs); ok {
+			if r.Number == 0 {
+				w.Raw("*")
+			} else {
+				w.Number(uint64(r.Number))
+			}
+			w.SP()
+			w.AString(r.Mailbox)
+			msgs = []AppendMessage{r.Message}
+		} else {
+			a := a.(*AppendArgs)
+			w.AString(a.Mailbox)
+			msgs = a.Messages
+		}
+		for _, m := range msgs {
 			if m.Flags != nil {
 				w.SP()
 				list(m.Flags, w.Raw)

@@ -169,6 +169,9 @@ func checkCommand(t *testing.T, cmd *Command) {
 
 // closeCommand releases a command's literals.
 func closeCommand(cmd *Command) {
+	if a, ok := cmd.Args.(*ReplaceArgs); ok {
+		a.Message.Data.Close()
+	}
 	if a, ok := cmd.Args.(*AppendArgs); ok {
 		for _, m := range a.Messages {
 			m.Data.Close()

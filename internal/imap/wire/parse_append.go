@@ -42,3 +42,26 @@ func (r *Reader) parseAppend() *AppendArgs {
 		}
 	}
 }
+
+// parseReplace reads REPLACE's arguments (RFC 8508 section 6): SP
+// seq-number SP mailbox SP append-message. The number is a sequence
+// number, or a UID for UID REPLACE; "*" is 0.
+func (r *Reader) parseReplace() *ReplaceArgs {
+	r.sp()
+	a := &ReplaceArgs{}
+	if !r.takeIf('*') {
+		a.Number = r.number()
+		if a.Number == 0 {
+			r.fail("message number must not be 0")
+		}
+	}
+	app := r.parseAppend()
+	if len(app.Messages) != 1 {
+		for _, m := range app.Messages {
+			m.Data.Close()
+		}
+		r.fail("REPLACE takes one message")
+	}
+	a.Mailbox, a.Message = app.Mailbox, app.Messages[0]
+	return a
+}

@@ -40,6 +40,8 @@ func (r *Reader) parseCommand() *Command {
 		return &Command{Name: "ID", Args: r.parseID()}
 	case "SORT":
 		return &Command{Name: "SORT", Args: r.parseSort()}
+	case "REPLACE":
+		return &Command{Name: "REPLACE", Args: r.parseReplace()}
 	case "THREAD":
 		return &Command{Name: "THREAD", Args: r.parseThread()}
 	case "GETQUOTA":
@@ -111,6 +113,8 @@ func (r *Reader) parseUID() *Command {
 		return &Command{Name: "SEARCH", UID: true, Args: r.parseSearch()}
 	case "SORT":
 		return &Command{Name: "SORT", UID: true, Args: r.parseSort()}
+	case "REPLACE":
+		return &Command{Name: "REPLACE", UID: true, Args: r.parseReplace()}
 	case "THREAD":
 		return &Command{Name: "THREAD", UID: true, Args: r.parseThread()}
 	case "EXPUNGE":

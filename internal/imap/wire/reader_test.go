@@ -767,3 +767,45 @@ func assertEmptyDir(t *testing.T, dir string) {
 		t.Errorf("spool directory not empty: %v", names)
 	}
 }
+
+func TestReplace(t *testing.T) {
+	opts := Options{SpoolDir: t.TempDir(), SpoolThreshold: 8}
+	for _, tc := range []struct {
+		in      string
+		uid     bool
+		number  uint32
+		mbox    string
+		content string
+	}{
+		{in: "REPLACE 3 Drafts {5+}\r\nhello", number: 3, mbox: "Drafts", content: "hello"},
+		{in: `UID REPLACE 42 inbox (\Draft) " 7-Feb-1994 21:52:25 -0800" {2}` + "\r\nhi", uid: true, number: 42, mbox: "INBOX", content: "hi"},
+		{in: "REPLACE * Drafts ~{1+}\r\n\x00", mbox: "Drafts", content: "\x00"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			r, _ := newTestReader("t "+tc.in+"\r\nnext NOOP\r\n", opts)
+			cmd, err := r.ReadCommand()
+			if err != nil {
+				t.Fatalf("ReadCommand: %v (%s)", err, dump(err))
+			}
+			defer closeCommand(cmd)
+			a, ok := cmd.Args.(*ReplaceArgs)
+			if !ok || cmd.Name != "REPLACE" || cmd.UID != tc.uid || a.Number != tc.number || a.Mailbox != tc.mbox {
+				t.Fatalf("got %s", dump(cmd))
+			}
+			if b, _ := io.ReadAll(a.Message.Data.Open()); string(b) != tc.content {
+				t.Errorf("content %q", b)
+			}
+			checkReencode(t, cmd)
+			checkNext(t, r)
+		})
+	}
+	// Two messages, or none, are not a REPLACE.
+	for _, in := range []string{"REPLACE 1 Drafts {1+}\r\na {1+}\r\nb", "REPLACE 0 Drafts {1+}\r\na", "REPLACE 1 Drafts"} {
+		r, _ := newTestReader("t "+in+"\r\nnext NOOP\r\n", opts)
+		if cmd, err := r.ReadCommand(); err == nil {
+			closeCommand(cmd)
+			t.Errorf("%q parsed", in)
+		}
+		checkNext(t, r)
+	}
+}
