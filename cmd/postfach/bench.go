@@ -263,15 +263,24 @@ func (o *benchOptions) config(a *app) (loadgen.Config, error) {
 	return cfg, nil
 }
 
+// prepareFlags registers the flags of `bench prepare` beside the shared
+// ones.
+func prepareFlags(fs *flag.FlagSet, messages, clients *int, mailbox, passwd *string, create *bool) {
+	fs.IntVar(messages, "messages", 100, "`number` of messages each user's mailbox holds afterwards")
+	fs.IntVar(clients, "clients", 8, "`number` of users prepared at once")
+	fs.StringVar(mailbox, "mailbox", "INBOX", "the `mailbox` to fill")
+	fs.StringVar(passwd, "dovecot-passwd", "", "first write the users to this Dovecot passwd-`file` ({PLAIN} passwords)")
+	fs.BoolVar(create, "create-users", false, "first create the users (and their domains) in the data directory of --config, as 'postfach user add' does")
+}
+
 func benchPrepareCommand() *command {
 	var f benchFlags
 	var messages, clients int
-	var mailbox string
+	var mailbox, passwd string
+	var create bool
 	register := func(fs *flag.FlagSet) {
 		f.register(fs, false)
-		fs.IntVar(&messages, "messages", 100, "`number` of messages each user's mailbox holds afterwards")
-		fs.IntVar(&clients, "clients", 8, "`number` of users prepared at once")
-		fs.StringVar(&mailbox, "mailbox", "INBOX", "the `mailbox` to fill")
+		prepareFlags(fs, &messages, &clients, &mailbox, &passwd, &create)
 	}
 	return &command{
 		name:    "bench prepare",
@@ -284,12 +293,18 @@ and internal dates. Mailboxes that are full enough already are left alone.
 The users must exist: create them with the server's own tools (postfach
 user add, a Dovecot passwd-file).
 
+With --create-users, the users are first added to postfach's data
+directory (of --config, also while the server runs); with
+--dovecot-passwd, a passwd-file for Dovecot is written: then the
+users exist on both sides with the same password.
+
 ` + flagHelp(func(fs *flag.FlagSet) {
 			var f2 benchFlags
+			var n1, n2 int
+			var s1, s2 string
+			var b bool
 			f2.register(fs, false)
-			fs.Int("messages", 100, "`number` of messages each user's mailbox holds afterwards")
-			fs.Int("clients", 8, "`number` of users prepared at once")
-			fs.String("mailbox", "INBOX", "the `mailbox` to fill")
+			prepareFlags(fs, &n1, &n2, &s1, &s2, &b)
 		}),
 		minArgs: 0, maxArgs: 0,
 		flags: register,
@@ -308,6 +323,20 @@ user add, a Dovecot passwd-file).
 			tlsConf, err := f.tlsConfig()
 			if err != nil {
 				return err
+			}
+			if passwd != "" {
+				if err := writeDovecotPasswd(passwd, users); err != nil {
+					return err
+				}
+			}
+			if create {
+				added, existed, err := createBenchUsers(a, configPath, users)
+				if err != nil {
+					return err
+				}
+				if !f.quiet {
+					fmt.Fprintf(a.stderr, "created %d users (%d existed already)\n", added, existed)
+				}
 			}
 			cfg := loadgen.PrepareConfig{IMAP: t, Users: users, Messages: messages, Mailbox: mailbox,
 				Seed: f.seed, Clients: clients, Timeout: f.timeout, TLS: tlsConf}
@@ -336,4 +365,64 @@ func writeJSON(a *app, v any) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// writeDovecotPasswd writes the users to a Dovecot passwd-file, one line
+// each: user:{PLAIN}password and six empty fields (Dovecot's passwd-file
+// format; the defaults of userdb fill them).
+func writeDovecotPasswd(path string, users loadgen.Users) error {
+	if strings.ContainsAny(users.Password, ":") {
+		return usagef("a passwd-file password cannot contain ':'")
+	}
+	var b strings.Builder
+	for i := range users.Count {
+		fmt.Fprintf(&b, "%s:{PLAIN}%s::::::\n", users.Name(i), users.Password)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// createBenchUsers adds the users, and their domains, to the data
+// directory of the configuration, through the same steps as `postfach
+// user add` (password policy, hash, SCRAM keys). Users that exist are
+// left as they are.
+func createBenchUsers(a *app, configPath string, users loadgen.Users) (added, existed int, err error) {
+	ad, err := a.openAdmin(configPath, createData)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer ad.close()
+	svc, err := ad.authService()
+	if err != nil {
+		return 0, 0, err
+	}
+	for i := range users.Count {
+		address, domain, err := splitAddress(users.Name(i))
+		if err != nil {
+			return added, existed, err
+		}
+		if ok, err := ad.domainExists(domain); err != nil {
+			return added, existed, err
+		} else if !ok {
+			if _, err := ad.store.AddDomain(a.ctx, domain); err != nil {
+				return added, existed, err
+			}
+		}
+		if _, err := ad.store.AccountByAddress(a.ctx, address); err == nil {
+			existed++
+			continue
+		}
+		hash, err := svc.HashNewPassword(a.ctx, address, users.Password)
+		if err != nil {
+			return added, existed, fmt.Errorf("%s: %w", address, err)
+		}
+		acct, err := ad.store.AddAccount(a.ctx, address, hash)
+		if err != nil {
+			return added, existed, fmt.Errorf("%s: %w", address, err)
+		}
+		if err := svc.StoreSCRAMKeys(a.ctx, acct, users.Password); err != nil {
+			return added, existed, fmt.Errorf("%s: SCRAM keys: %w", address, err)
+		}
+		added++
+	}
+	return added, existed, ad.close()
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -89,5 +91,47 @@ func TestBenchRefuses(t *testing.T) {
 	r := postfach(t, env, "", "bench", "--imap", "imaps://127.0.0.1:993", "--workload", "pop3", "--duration", "1s")
 	if r.code == exitOK || !strings.Contains(r.stderr, "needs a pop3 target") {
 		t.Errorf("missing target: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestBenchPrepareCreatesUsers creates the users in a running server's
+// data directory and writes Dovecot's passwd-file, then fills the
+// mailboxes.
+func TestBenchPrepareCreatesUsers(t *testing.T) {
+	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "data")
+	srv := imaptest.Start(t, imaptest.Options{Users: []string{}, DataDir: dataDir})
+	conf := filepath.Join(dir, "postfach.toml")
+	err := os.WriteFile(conf, []byte(fmt.Sprintf(`
+hostname = "mail.example.org"
+data_dir = %q
+
+[auth]
+time = 1
+memory_kib = 64
+threads = 1
+`, dataDir)), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passwd := filepath.Join(dir, "users")
+	env := map[string]string{"POSTFACH_BENCH_PASSWORD": "a-long-bench-password"}
+	args := []string{"bench", "prepare", "--config", conf, "--create-users", "--dovecot-passwd", passwd,
+		"--imap", "imaps://" + srv.IMAPS, "--insecure", "--users", "new%d@bench.example", "--user-count", "3", "--messages", "5"}
+	r := postfach(t, env, "", args...)
+	if r.code != 0 || !strings.Contains(r.stderr, "created 3 users (0 existed already)") || !strings.Contains(r.stdout, "appended 15 messages") {
+		t.Fatalf("bench prepare: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	b, err := os.ReadFile(passwd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "new0@bench.example:{PLAIN}a-long-bench-password::::::\n"; !strings.HasPrefix(string(b), want) || strings.Count(string(b), "\n") != 3 {
+		t.Errorf("passwd-file:\n%s", b)
+	}
+	// Again: nothing to create, nothing to append.
+	r = postfach(t, env, "", args...)
+	if r.code != 0 || !strings.Contains(r.stderr, "created 0 users (3 existed already)") || !strings.Contains(r.stdout, "appended 0 messages") {
+		t.Fatalf("second bench prepare: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
