@@ -116,6 +116,10 @@ func (c *session) cmdFetch(ctx context.Context, cmd *wire.Command) error {
 			return err
 		}
 	}
+	if args.Partial != nil {
+		// RFC 9394 section 3.4: PARTIAL first, then CHANGEDSINCE.
+		spans = partialSpans(spans, args.Partial)
+	}
 	if args.ChangedSince != 0 {
 		spans, err = c.changedSpans(ctx, spans, store.ModSeq(args.ChangedSince), &args.Set, args.Vanished)
 		if err != nil {

@@ -77,21 +77,28 @@ func (c *session) cmdSearch(ctx context.Context, cmd *wire.Command) error {
 		opts = []string{"ALL"}
 	}
 	has := func(o string) bool { return slices.Contains(opts, o) }
+	var page []store.UID // PARTIAL's selection (RFC 9394)
+	if args.Partial != nil {
+		lo, hi := partialBounds(args.Partial, len(uids))
+		page = uids[lo:hi]
+	}
 	if save {
 		// RFC 5182 section 2.4: with MIN or MAX alone, "$" holds just
-		// those messages.
+		// those messages; RFC 9394 section 3.2: with PARTIAL, the page
+		// (and MIN and MAX), unless COUNT asks for all.
 		switch {
 		case has("ALL") || has("COUNT") || len(opts) == 1:
 			s.searchRes = slices.Clone(uids)
 		case len(uids) > 0:
-			var res []store.UID
+			res := slices.Clone(page)
 			if has("MIN") {
 				res = append(res, uids[0])
 			}
-			if has("MAX") && (len(res) == 0 || res[0] != uids[len(uids)-1]) {
+			if has("MAX") {
 				res = append(res, uids[len(uids)-1])
 			}
-			s.searchRes = res
+			slices.Sort(res)
+			s.searchRes = slices.Compact(res)
 		}
 		if len(opts) == 1 {
 			return nil // RETURN (SAVE) alone answers nothing
@@ -114,6 +121,21 @@ func (c *session) cmdSearch(ctx context.Context, cmd *wire.Command) error {
 	if has("COUNT") {
 		c.w.Raw(" COUNT ")
 		c.w.Number(uint64(len(uids)))
+	}
+	if args.Partial != nil {
+		c.w.Raw(" PARTIAL (")
+		c.w.Raw(formatPartialRange(args.Partial))
+		c.w.SP()
+		if len(page) == 0 {
+			c.w.Raw("NIL")
+		} else {
+			nums := make([]store.UID, len(page))
+			for i, u := range page {
+				nums[i] = store.UID(num(u))
+			}
+			c.w.Raw(formatUIDSet(nums))
+		}
+		c.w.Raw(")")
 	}
 	if has("ALL") && len(uids) > 0 {
 		c.w.Raw(" ALL ")

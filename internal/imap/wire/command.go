@@ -223,6 +223,16 @@ type FetchArgs struct {
 	ChangedSince uint64
 	// Vanished is the VANISHED modifier (RFC 7162 section 3.2.6).
 	Vanished bool
+	// Partial is the PARTIAL modifier of UID FETCH (RFC 9394 section
+	// 3.3); nil when absent.
+	Partial *PartialRange
+}
+
+// PartialRange is a partial-range of RFC 9394: positions First..Last in
+// a result, counted from 1 at the start, or, when both are negative,
+// from -1 at the end. First <= Last in absolute value.
+type PartialRange struct {
+	First, Last int64
 }
 
 // FetchItem is one fetch attribute.
@@ -287,7 +297,10 @@ type SearchArgs struct {
 	// even as "RETURN ()".
 	Return    []string
 	HasReturn bool
-	Charset   string // upper case; "" when absent
+	// Partial is the PARTIAL return option (RFC 9394); Return then
+	// holds "PARTIAL" too.
+	Partial *PartialRange
+	Charset string // upper case; "" when absent
 	// Criteria is the list of search keys; the message must match all.
 	Criteria []SearchKey
 }

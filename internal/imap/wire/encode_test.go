@@ -319,6 +319,9 @@ func encodeCommand(cmd *Command) []byte {
 		if a.ChangedSince != 0 {
 			mods = append(mods, "CHANGEDSINCE "+strconv.FormatUint(a.ChangedSince, 10))
 		}
+		if a.Partial != nil {
+			mods = append(mods, fmt.Sprintf("PARTIAL %d:%d", a.Partial.First, a.Partial.Last))
+		}
 		if a.Vanished {
 			mods = append(mods, "VANISHED")
 		}
@@ -355,7 +358,12 @@ func encodeCommand(cmd *Command) []byte {
 		case *SearchArgs:
 			if a.HasReturn {
 				w.Raw(" RETURN ")
-				list(a.Return, w.Raw)
+				list(a.Return, func(o string) {
+					w.Raw(o)
+					if o == "PARTIAL" {
+						w.Raw(fmt.Sprintf(" %d:%d", a.Partial.First, a.Partial.Last))
+					}
+				})
 			}
 			if a.Charset != "" {
 				w.Raw(" CHARSET ")

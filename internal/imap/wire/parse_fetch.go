@@ -216,6 +216,12 @@ func (r *Reader) fetchModifiers(a *FetchArgs, uid bool) {
 			a.ChangedSince = r.modSeq()
 		case "VANISHED":
 			a.Vanished = true
+		case "PARTIAL":
+			if !uid {
+				r.fail("PARTIAL is only allowed in UID FETCH")
+			}
+			r.sp()
+			a.Partial = r.partialRange()
 		default:
 			r.fail("unknown FETCH modifier")
 		}

@@ -1,5 +1,7 @@
 package wire
 
+import "slices"
+
 // maxSearchDepth bounds the nesting of NOT, OR and parentheses, so that a
 // hostile command cannot recurse deeply.
 const maxSearchDepth = 64
@@ -28,11 +30,22 @@ func (r *Reader) parseSearch() *SearchArgs {
 				opt = "COUNT"
 			case "SAVE":
 				opt = "SAVE"
+			case "PARTIAL":
+				// RFC 9394 section 3: not together with ALL, only once.
+				if a.Partial != nil {
+					r.fail("PARTIAL given twice")
+				}
+				opt = "PARTIAL"
+				r.sp()
+				a.Partial = r.partialRange()
 			default:
 				r.fail("unknown SEARCH return option")
 			}
 			a.Return = append(a.Return, opt)
 		})
+		if a.Partial != nil && slices.Contains(a.Return, "ALL") {
+			r.fail("PARTIAL and ALL exclude each other")
+		}
 		r.sp()
 	}
 	if r.takeKeyword("CHARSET") {
@@ -274,4 +287,26 @@ func searchKeyName(name string) string {
 		return "THREADID"
 	}
 	panic("wire: unhandled search key " + name)
+}
+
+// partialRange reads partial-range = nz-number ":" nz-number / "-"
+// nz-number ":" "-" nz-number (RFC 9394 section 4); either order.
+func (r *Reader) partialRange() *PartialRange {
+	neg := r.takeIf('-')
+	a := int64(r.number())
+	r.expect(':')
+	if neg != r.takeIf('-') {
+		r.fail("a partial range is both positive or both negative")
+	}
+	b := int64(r.number())
+	if a == 0 || b == 0 {
+		r.fail("partial range numbers start at 1")
+	}
+	if a > b {
+		a, b = b, a
+	}
+	if neg {
+		return &PartialRange{First: -a, Last: -b}
+	}
+	return &PartialRange{First: a, Last: b}
 }

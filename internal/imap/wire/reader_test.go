@@ -102,6 +102,9 @@ var validCommandTests = []struct {
 
 	{in: "ID NIL", want: Command{Name: "ID", Args: &IDArgs{}}},
 	{in: "COMPRESS deflate", want: Command{Name: "COMPRESS", Args: &CompressArgs{Mechanism: "DEFLATE"}}},
+	{in: "SEARCH RETURN (PARTIAL 1:100 COUNT) ALL", want: Command{Name: "SEARCH", Args: &SearchArgs{Return: []string{"PARTIAL", "COUNT"}, HasReturn: true, Partial: &PartialRange{1, 100}, Criteria: []SearchKey{{Name: "ALL"}}}}},
+	{in: "UID SEARCH RETURN (partial -100:-1) UNDELETED", want: Command{Name: "SEARCH", UID: true, Args: &SearchArgs{Return: []string{"PARTIAL"}, HasReturn: true, Partial: &PartialRange{-1, -100}, Criteria: []SearchKey{{Name: "UNDELETED"}}}}},
+	{in: "UID FETCH 1:* (FLAGS) (PARTIAL -1:-3 CHANGEDSINCE 5)", want: Command{Name: "FETCH", UID: true, Args: &FetchArgs{Set: SeqSet{Ranges: []SeqRange{{1, 0}}}, Items: []FetchItem{{Name: "FLAGS"}}, ChangedSince: 5, Partial: &PartialRange{-1, -3}}}},
 	{in: "SORT (REVERSE date subject) UTF-8 ALL", want: Command{Name: "SORT", Args: &SortArgs{Keys: []SortCriterion{{"DATE", true}, {"SUBJECT", false}}, Charset: "UTF-8", Criteria: []SearchKey{{Name: "ALL"}}}}},
 	{in: "UID SORT RETURN (MIN COUNT) (DISPLAYFROM) us-ascii UNSEEN SUBJECT x", want: Command{Name: "SORT", UID: true, Args: &SortArgs{Return: []string{"MIN", "COUNT"}, HasReturn: true, Keys: []SortCriterion{{"DISPLAYFROM", false}}, Charset: "US-ASCII", Criteria: []SearchKey{{Name: "UNSEEN"}, {Name: "SUBJECT", String: "x"}}}}},
 	{in: "THREAD references UTF-8 ALL", want: Command{Name: "THREAD", Args: &ThreadArgs{Algorithm: "REFERENCES", Charset: "UTF-8", Criteria: []SearchKey{{Name: "ALL"}}}}},
@@ -303,6 +306,10 @@ var invalidCommandTests = []struct {
 	conts int
 }{
 	{in: "t SORT () UTF-8 ALL", tag: "t"},
+	{in: "t SEARCH RETURN (PARTIAL 1:10 ALL) ALL", tag: "t"},
+	{in: "t SEARCH RETURN (PARTIAL 0:10) ALL", tag: "t"},
+	{in: "t SEARCH RETURN (PARTIAL -1:10) ALL", tag: "t"},
+	{in: "t FETCH 1 FLAGS (PARTIAL 1:2)", tag: "t"},
 	{in: "t SORT (COLOR) UTF-8 ALL", tag: "t"},
 	{in: "t SORT (DATE) ALL", tag: "t"},
 	{in: "t SORT (REVERSE) UTF-8 ALL", tag: "t"},
