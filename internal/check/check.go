@@ -193,6 +193,11 @@ type Options struct {
 	Roots *x509.CertPool
 	// Resolver resolves Host when it is a name.
 	Resolver Resolver
+	// Source is the local address to connect from; the zero value lets
+	// the system choose. Servers judge connections by where they come
+	// from (Dovecot, for one, allows passwords without TLS when the
+	// client's address is its own).
+	Source netip.Addr
 
 	// User and Password, when set, log in.
 	User, Password string

@@ -78,6 +78,9 @@ func dialFailure(err error, timeout time.Duration) (level Level, text string) {
 // dial connects to port of the address under test.
 func (r *runner) dial(ctx context.Context, port int) (net.Conn, time.Duration, error) {
 	var d net.Dialer
+	if r.opts.Source.IsValid() {
+		d.LocalAddr = &net.TCPAddr{IP: r.opts.Source.AsSlice()}
+	}
 	start := time.Now()
 	c, err := d.DialContext(ctx, "tcp", netip.AddrPortFrom(r.addr, uint16(port)).String())
 	return c, time.Since(start), err

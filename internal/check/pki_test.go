@@ -33,8 +33,8 @@ func newTestCA(t testing.TB) *testCA {
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "postfach test CA"},
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "postfach test CA"},
 		// Valid since long before any leaf it issues, as real CAs are.
 		NotBefore:             now.Add(-365 * 24 * time.Hour),
 		NotAfter:              now.Add(365 * 24 * time.Hour),
