@@ -39,7 +39,7 @@ func (c *session) capabilities() []string {
 		"COMPRESS=DEFLATE", "CONDSTORE", "QRESYNC",
 		"QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE",
 		"SORT", "ESORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
-		"OBJECTID", "SAVEDATE", "REPLACE", "PARTIAL",
+		"OBJECTID", "SAVEDATE", "REPLACE", "PARTIAL", "NOTIFY",
 		"APPENDLIMIT="+strconv.FormatInt(c.limits.MaxMessageSize, 10),
 	)
 }

@@ -43,6 +43,7 @@ func init() {
 		"AUTHENTICATE":   {run: (*session).cmdAuthenticate, states: stateNotAuthenticated},
 		"ENABLE":         {run: (*session).cmdEnable, states: authenticated},
 		"COMPRESS":       {run: (*session).cmdCompress, states: authenticated},
+		"NOTIFY":         {run: (*session).cmdNotify, states: authenticated},
 		"GETQUOTA":       {run: (*session).cmdGetQuota, states: authenticated},
 		"GETQUOTAROOT":   {run: (*session).cmdGetQuotaRoot, states: authenticated},
 		"SETQUOTA":       {run: (*session).cmdSetQuota, states: authenticated},

@@ -204,6 +204,9 @@ func (c *session) syncSelected(ctx context.Context, allowExpunge, force bool) er
 		c.bye("The account was removed")
 		return errBye
 	}
+	if err := c.notifyOthers(ctx, p); err != nil {
+		return err
+	}
 	s := c.sel
 	if s == nil {
 		return nil
@@ -280,6 +283,9 @@ func (c *session) syncSelected(ctx context.Context, allowExpunge, force bool) er
 		c.w.CRLF()
 		if !c.rev2 {
 			c.writeRecentCount()
+		}
+		if err := c.notifyNewMessages(ctx, fresh); err != nil {
+			return err
 		}
 	}
 	if cs.HighestModSeq > s.modseq {

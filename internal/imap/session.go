@@ -50,6 +50,8 @@ type session struct {
 	condstore, qresync bool
 	// searchModSeq is set while a SEARCH uses the MODSEQ key.
 	searchModSeq bool
+	// notify holds the NOTIFY settings (RFC 5465); nil without.
+	notify *notifySpec
 	// searchCtx is the context of the search command being compiled,
 	// for keys that need the store (EMAILID, THREADID).
 	searchCtx context.Context

@@ -102,6 +102,50 @@ func encodeCommand(cmd *Command) []byte {
 			w.SP()
 			w.Raw(c)
 		}
+	case *NotifyArgs:
+		if a.None {
+			w.Raw(" NONE")
+			break
+		}
+		w.Raw(" SET")
+		if a.Status {
+			w.Raw(" STATUS")
+		}
+		for _, g := range a.Groups {
+			w.Raw(" (" + g.Filter)
+			if g.Mailboxes != nil {
+				w.Raw(" (")
+				for i, m := range g.Mailboxes {
+					if i > 0 {
+						w.SP()
+					}
+					w.AString(m)
+				}
+				w.Raw(")")
+			}
+			if len(g.Events) == 0 {
+				w.Raw(" NONE)")
+				continue
+			}
+			w.Raw(" (")
+			for i, e := range g.Events {
+				if i > 0 {
+					w.SP()
+				}
+				w.Raw(e)
+				if e == "MessageNew" && len(g.FetchAtts) > 0 {
+					w.Raw(" (")
+					for j, it := range g.FetchAtts {
+						if j > 0 {
+							w.SP()
+						}
+						w.Raw(it.Name)
+					}
+					w.Raw(")")
+				}
+			}
+			w.Raw("))")
+		}
 	case *QuotaRootArgs:
 		w.SP()
 		w.String(a.Root)

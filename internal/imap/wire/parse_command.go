@@ -40,6 +40,8 @@ func (r *Reader) parseCommand() *Command {
 		return &Command{Name: "ID", Args: r.parseID()}
 	case "SORT":
 		return &Command{Name: "SORT", Args: r.parseSort()}
+	case "NOTIFY":
+		return &Command{Name: "NOTIFY", Args: r.parseNotify()}
 	case "REPLACE":
 		return &Command{Name: "REPLACE", Args: r.parseReplace()}
 	case "THREAD":

@@ -105,6 +105,12 @@ var validCommandTests = []struct {
 	{in: "SEARCH RETURN (PARTIAL 1:100 COUNT) ALL", want: Command{Name: "SEARCH", Args: &SearchArgs{Return: []string{"PARTIAL", "COUNT"}, HasReturn: true, Partial: &PartialRange{1, 100}, Criteria: []SearchKey{{Name: "ALL"}}}}},
 	{in: "UID SEARCH RETURN (partial -100:-1) UNDELETED", want: Command{Name: "SEARCH", UID: true, Args: &SearchArgs{Return: []string{"PARTIAL"}, HasReturn: true, Partial: &PartialRange{-1, -100}, Criteria: []SearchKey{{Name: "UNDELETED"}}}}},
 	{in: "UID FETCH 1:* (FLAGS) (PARTIAL -1:-3 CHANGEDSINCE 5)", want: Command{Name: "FETCH", UID: true, Args: &FetchArgs{Set: SeqSet{Ranges: []SeqRange{{1, 0}}}, Items: []FetchItem{{Name: "FLAGS"}}, ChangedSince: 5, Partial: &PartialRange{-1, -3}}}},
+	{in: "NOTIFY NONE", want: Command{Name: "NOTIFY", Args: &NotifyArgs{None: true}}},
+	{in: "NOTIFY SET STATUS (selected (MessageNew (uid flags) messageExpunge)) (subtree (Lists inbox) (MessageNew MessageExpunge FlagChange)) (personal NONE)", want: Command{Name: "NOTIFY", Args: &NotifyArgs{Status: true, Groups: []NotifyGroup{
+		{Filter: "SELECTED", Events: []string{"MessageNew", "MessageExpunge"}, FetchAtts: []FetchItem{{Name: "UID"}, {Name: "FLAGS"}}},
+		{Filter: "SUBTREE", Mailboxes: []string{"Lists", "INBOX"}, Events: []string{"MessageNew", "MessageExpunge", "FlagChange"}},
+		{Filter: "PERSONAL"}}}}},
+	{in: "NOTIFY SET (mailboxes Sent (MailboxName))", want: Command{Name: "NOTIFY", Args: &NotifyArgs{Groups: []NotifyGroup{{Filter: "MAILBOXES", Mailboxes: []string{"Sent"}, Events: []string{"MailboxName"}}}}}},
 	{in: "SORT (REVERSE date subject) UTF-8 ALL", want: Command{Name: "SORT", Args: &SortArgs{Keys: []SortCriterion{{"DATE", true}, {"SUBJECT", false}}, Charset: "UTF-8", Criteria: []SearchKey{{Name: "ALL"}}}}},
 	{in: "UID SORT RETURN (MIN COUNT) (DISPLAYFROM) us-ascii UNSEEN SUBJECT x", want: Command{Name: "SORT", UID: true, Args: &SortArgs{Return: []string{"MIN", "COUNT"}, HasReturn: true, Keys: []SortCriterion{{"DISPLAYFROM", false}}, Charset: "US-ASCII", Criteria: []SearchKey{{Name: "UNSEEN"}, {Name: "SUBJECT", String: "x"}}}}},
 	{in: "THREAD references UTF-8 ALL", want: Command{Name: "THREAD", Args: &ThreadArgs{Algorithm: "REFERENCES", Charset: "UTF-8", Criteria: []SearchKey{{Name: "ALL"}}}}},
@@ -306,6 +312,11 @@ var invalidCommandTests = []struct {
 	conts int
 }{
 	{in: "t SORT () UTF-8 ALL", tag: "t"},
+	{in: "t NOTIFY SET", tag: "t"},
+	{in: "t NOTIFY SET (everything (MessageNew))", tag: "t"},
+	{in: "t NOTIFY SET (personal (Fireworks))", tag: "t"},
+	{in: "t NOTIFY SET (subtree (MessageNew))", tag: "t"},
+	{in: "t NOTIFY LATER", tag: "t"},
 	{in: "t SEARCH RETURN (PARTIAL 1:10 ALL) ALL", tag: "t"},
 	{in: "t SEARCH RETURN (PARTIAL 0:10) ALL", tag: "t"},
 	{in: "t SEARCH RETURN (PARTIAL -1:10) ALL", tag: "t"},
