@@ -55,8 +55,9 @@ func ParseZone(r io.Reader, file string) (*Zone, error) {
 		names:  map[string]bool{},
 		soas:   map[string]*dns.SOA{},
 	}
+	seen := map[string]bool{}
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		if err := z.add(rr); err != nil {
+		if err := z.add(rr, seen); err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
 	}
@@ -74,7 +75,10 @@ func ParseZoneString(s string) (*Zone, error) {
 // Len returns the number of records.
 func (z *Zone) Len() int { return z.count }
 
-func (z *Zone) add(rr dns.RR) error {
+// add adds rr unless seen (presentation form without TTL) says it is
+// there already: a map, since $GENERATE can put 65536 records in one
+// RRset and pairwise comparison would be quadratic.
+func (z *Zone) add(rr dns.RR, seen map[string]bool) error {
 	h := rr.Header()
 	if h.Class != dns.ClassINET {
 		return fmt.Errorf("%s: class %s: only IN records are served", h.Name, dns.ClassToString[h.Class])
@@ -96,11 +100,14 @@ func (z *Zone) add(rr dns.RR) error {
 	case t == dns.TypeCNAME && len(types[dns.TypeCNAME]) > 0:
 		return fmt.Errorf("%s: more than one CNAME", name)
 	}
-	for _, old := range types[t] {
-		if dns.IsDuplicate(old, rr) {
-			return nil // RFC 2181 section 5: an RRset has no duplicates
-		}
+	ttl := h.Ttl
+	h.Ttl = 0
+	key := rr.String()
+	h.Ttl = ttl
+	if seen[key] {
+		return nil // RFC 2181 section 5: an RRset has no duplicates
 	}
+	seen[key] = true
 	types[t] = append(types[t], rr)
 	z.count++
 	if soa, ok := rr.(*dns.SOA); ok {
