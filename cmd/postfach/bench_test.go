@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"postfach/internal/config"
 	"postfach/internal/imaptest"
 	"postfach/internal/loadgen"
 )
@@ -21,19 +22,27 @@ func TestBenchSmoke(t *testing.T) {
 	for i := range users {
 		names = append(names, fmt.Sprintf("bench%d@example.org", i))
 	}
-	srv := imaptest.Start(t, imaptest.Options{Users: names})
+	srv := imaptest.Start(t, imaptest.Options{Users: names, Configure: func(c *config.Config) {
+		c.Listen.POP3S = "127.0.0.1:0"
+		c.Listen.LMTP = "127.0.0.1:0"
+		c.Listen.SMTP = "127.0.0.1:0"
+	}})
 	env := map[string]string{"POSTFACH_BENCH_PASSWORD": imaptest.Password}
 	common := []string{"--imap", "imaps://" + srv.IMAPS, "--insecure", "--users", "bench%d@example.org", "--user-count", fmt.Sprint(users), "--quiet"}
+	protocols := []string{"--pop3", "pop3s://" + srv.Server.Addr("pop3s").String(),
+		"--lmtp", "lmtp://" + srv.Server.Addr("lmtp").String(), "--smtp", "smtp://" + srv.Server.Addr("smtp").String(),
+		"--rcpts", "2"}
 
 	r := postfach(t, env, "", append([]string{"bench", "prepare", "--messages", "20"}, common...)...)
 	if r.code != 0 || !strings.Contains(r.stdout, "appended 120 messages") {
 		t.Fatalf("bench prepare: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
-	for _, wl := range []string{"imap-mixed", "imap-fetch", "imap-append", "imap-search", "imap-mixed:2,imap-search:1", "idle"} {
+	for _, wl := range []string{"imap-mixed", "imap-fetch", "imap-append", "imap-search", "imap-mixed:2,imap-search:1", "idle", "pop3", "lmtp", "smtp"} {
 		t.Run(wl, func(t *testing.T) {
 			args := append([]string{"bench", "--json", "--workload", wl, "--clients", "3", "--duration", "1s", "--warmup", "200ms",
 				"--idle-conns", "4", "--idle-rate", "20", "--settle", "100ms"}, common...)
+			args = append(args, protocols...)
 			r := postfach(t, env, "", args...)
 			if r.code != 0 {
 				t.Fatalf("bench: exit %d\n%s", r.code, r.stderr)

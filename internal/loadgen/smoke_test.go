@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"postfach/internal/config"
 	"postfach/internal/imaptest"
 )
 
@@ -22,7 +23,12 @@ func startSmokeServer(t *testing.T) (*imaptest.Env, Users) {
 	for i := range names {
 		names[i] = users.Name(i)
 	}
-	env := imaptest.Start(t, imaptest.Options{Users: names})
+	env := imaptest.Start(t, imaptest.Options{Users: names, Configure: func(c *config.Config) {
+		c.Listen.POP3 = "127.0.0.1:0"
+		c.Listen.POP3S = "127.0.0.1:0"
+		c.Listen.SMTP = "127.0.0.1:0"
+		c.Listen.LMTP = "127.0.0.1:0"
+	}})
 	rep, err := Prepare(context.Background(), PrepareConfig{
 		IMAP:     mustTarget(t, IMAP, "imaps://"+env.IMAPS),
 		Users:    users,
@@ -90,6 +96,83 @@ func TestSmokeIMAP(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkReport(t, r, len(specs))
+		})
+	}
+}
+
+// TestSmokeProtocols runs the POP3, SMTP and LMTP workloads, alone and
+// mixed, and IDLE with deliveries over LMTP.
+func TestSmokeProtocols(t *testing.T) {
+	env, users := startSmokeServer(t)
+	addr := func(name string) string {
+		a := env.Server.Addr(name)
+		if a == nil {
+			t.Fatalf("no %s listener", name)
+		}
+		return a.String()
+	}
+	targets := Config{
+		IMAP: mustTarget(t, IMAP, "imaps://"+env.IMAPS),
+		POP3: mustTarget(t, POP3, "pop3s://"+addr("pop3s")),
+		SMTP: mustTarget(t, SMTP, "smtp://"+addr("smtp")),
+		LMTP: mustTarget(t, LMTP, "lmtp://"+addr("lmtp")),
+	}
+	for _, tc := range []struct {
+		workloads string
+		pop3      string
+		idle      IdleOptions
+	}{
+		{workloads: "pop3"},
+		{workloads: "pop3", pop3: "pop3+starttls://" + addr("pop3")},
+		{workloads: "smtp"},
+		{workloads: "lmtp"},
+		{workloads: "pop3,lmtp,imap-mixed"},
+		{workloads: "idle", idle: IdleOptions{Conns: 6, Accounts: 3, Rate: 20, Deliver: "lmtp", Settle: 100 * time.Millisecond}},
+	} {
+		t.Run(tc.workloads+tc.pop3, func(t *testing.T) {
+			specs, err := ParseWorkloads(tc.workloads)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := targets
+			if tc.pop3 != "" {
+				cfg.POP3 = mustTarget(t, POP3, tc.pop3)
+			}
+			cfg.Users = users
+			// Deliveries go to users of their own, so that the POP3
+			// maildrops stay as prepared.
+			cfg.Recipients = Users{Pattern: users.Pattern, First: 6, Count: 6, Password: users.Password}
+			cfg.RcptPerMessage = 3
+			cfg.Workloads = specs
+			cfg.Clients = 3
+			cfg.Warmup = 200 * time.Millisecond
+			cfg.Duration = 1500 * time.Millisecond
+			cfg.TLS = imaptest.ClientTLS()
+			cfg.Idle = tc.idle
+			r, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkReport(t, r, len(specs))
+			for _, w := range r.Workloads {
+				switch w.Name {
+				case "pop3":
+					if commandCount(&w, "RETR") < 30 {
+						t.Errorf("pop3: %d RETR, want every message of a session at least", commandCount(&w, "RETR"))
+					}
+				case "smtp", "lmtp":
+					// Transactions that straddle the window's edges count
+					// their RCPTs on one side and DATA on the other.
+					rcpt, data := commandCount(&w, "RCPT"), commandCount(&w, "DATA")
+					if rcpt+9 < 3*data || rcpt > 3*data+9 { // 3 clients, 3 recipients
+						t.Errorf("%s: %d RCPT for %d DATA", w.Name, commandCount(&w, "RCPT"), commandCount(&w, "DATA"))
+					}
+				case "idle":
+					if w.Idle.Notified == 0 || w.Idle.Notified != w.Idle.Expected {
+						t.Errorf("idle: %+v", w.Idle)
+					}
+				}
+			}
 		})
 	}
 }
