@@ -44,6 +44,8 @@ func init() {
 		"ENABLE":         {run: (*session).cmdEnable, states: authenticated},
 		"COMPRESS":       {run: (*session).cmdCompress, states: authenticated},
 		"NOTIFY":         {run: (*session).cmdNotify, states: authenticated},
+		"GETMETADATA":    {run: (*session).cmdGetMetadata, states: authenticated},
+		"SETMETADATA":    {run: (*session).cmdSetMetadata, states: authenticated},
 		"GETQUOTA":       {run: (*session).cmdGetQuota, states: authenticated},
 		"GETQUOTAROOT":   {run: (*session).cmdGetQuotaRoot, states: authenticated},
 		"SETQUOTA":       {run: (*session).cmdSetQuota, states: authenticated},

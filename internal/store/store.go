@@ -245,6 +245,20 @@ type ThreadInfo struct {
 	Date        time.Time // sent date, else internal date (UTC)
 }
 
+// MetadataEntry is one annotation (RFC 5464). Name is lower case and
+// starts with "/private/" or "/shared/".
+type MetadataEntry struct {
+	Name  string
+	Value []byte
+}
+
+// MaxMetadataEntries bounds the annotations of one mailbox, or of the
+// account's server annotations.
+const MaxMetadataEntries = 256
+
+// ErrTooMany: a limit on the number of items was reached.
+var ErrTooMany = errors.New("store: too many entries")
+
 // Quota is an account's limits; zero means unlimited.
 type Quota struct {
 	StorageBytes int64 // sum of message sizes (RFC 9208 STORAGE, in bytes)
@@ -318,6 +332,15 @@ type Mail interface {
 	// Quota reports the account's limits and what it uses, over all its
 	// mailboxes (RFC 9208: one quota root per account).
 	Quota(ctx context.Context) (QuotaUsage, error)
+	// GetMetadata returns the annotations (RFC 5464) of a mailbox, or of
+	// the account when mbox is 0, whose names are one of names or, with
+	// depth 1, a direct child of one, or with depth -1 any descendant;
+	// sorted by name.
+	GetMetadata(ctx context.Context, mbox MailboxID, names []string, depth int) ([]MetadataEntry, error)
+	// SetMetadata sets annotations atomically; a nil Value removes one.
+	// More than MaxMetadataEntries per mailbox (or account) fail with
+	// ErrTooMany and change nothing.
+	SetMetadata(ctx context.Context, mbox MailboxID, entries []MetadataEntry) error
 
 	Snapshot(ctx context.Context, mbox MailboxID) (Snapshot, error)
 	// ClaimRecent makes this caller the one session that sees messages

@@ -102,6 +102,39 @@ func encodeCommand(cmd *Command) []byte {
 			w.SP()
 			w.Raw(c)
 		}
+	case *GetMetadataArgs:
+		w.SP()
+		var opts []string
+		if a.MaxSize >= 0 {
+			opts = append(opts, "MAXSIZE "+strconv.FormatInt(a.MaxSize, 10))
+		}
+		if a.Depth != 0 {
+			opts = append(opts, map[int]string{1: "DEPTH 1", -1: "DEPTH infinity"}[a.Depth])
+		}
+		if opts != nil {
+			list(opts, w.Raw)
+			w.SP()
+		}
+		w.AString(a.Mailbox)
+		w.SP()
+		list(a.Entries, func(e string) { w.AString(e) })
+	case *SetMetadataArgs:
+		w.SP()
+		w.AString(a.Mailbox)
+		w.Raw(" (")
+		for i, e := range a.Entries {
+			if i > 0 {
+				w.SP()
+			}
+			w.AString(e.Entry)
+			w.SP()
+			if e.Value == nil {
+				w.Raw("NIL")
+			} else {
+				w.String(*e.Value)
+			}
+		}
+		w.Raw(")")
 	case *NotifyArgs:
 		if a.None {
 			w.Raw(" NONE")

@@ -42,6 +42,10 @@ func (r *Reader) parseCommand() *Command {
 		return &Command{Name: "SORT", Args: r.parseSort()}
 	case "NOTIFY":
 		return &Command{Name: "NOTIFY", Args: r.parseNotify()}
+	case "GETMETADATA":
+		return &Command{Name: "GETMETADATA", Args: r.parseGetMetadata()}
+	case "SETMETADATA":
+		return &Command{Name: "SETMETADATA", Args: r.parseSetMetadata()}
 	case "REPLACE":
 		return &Command{Name: "REPLACE", Args: r.parseReplace()}
 	case "THREAD":

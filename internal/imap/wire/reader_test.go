@@ -105,6 +105,9 @@ var validCommandTests = []struct {
 	{in: "SEARCH RETURN (PARTIAL 1:100 COUNT) ALL", want: Command{Name: "SEARCH", Args: &SearchArgs{Return: []string{"PARTIAL", "COUNT"}, HasReturn: true, Partial: &PartialRange{1, 100}, Criteria: []SearchKey{{Name: "ALL"}}}}},
 	{in: "UID SEARCH RETURN (partial -100:-1) UNDELETED", want: Command{Name: "SEARCH", UID: true, Args: &SearchArgs{Return: []string{"PARTIAL"}, HasReturn: true, Partial: &PartialRange{-1, -100}, Criteria: []SearchKey{{Name: "UNDELETED"}}}}},
 	{in: "UID FETCH 1:* (FLAGS) (PARTIAL -1:-3 CHANGEDSINCE 5)", want: Command{Name: "FETCH", UID: true, Args: &FetchArgs{Set: SeqSet{Ranges: []SeqRange{{1, 0}}}, Items: []FetchItem{{Name: "FLAGS"}}, ChangedSince: 5, Partial: &PartialRange{-1, -3}}}},
+	{in: `GETMETADATA (MAXSIZE 1024 DEPTH infinity) INBOX (/private/comment /shared/comment)`, want: Command{Name: "GETMETADATA", Args: &GetMetadataArgs{Mailbox: "INBOX", Entries: []string{"/private/comment", "/shared/comment"}, MaxSize: 1024, Depth: -1}}},
+	{in: `GETMETADATA "" /shared/admin`, want: Command{Name: "GETMETADATA", Args: &GetMetadataArgs{Mailbox: "", Entries: []string{"/shared/admin"}, MaxSize: -1}}},
+	{in: `SETMETADATA INBOX (/private/comment "x" /shared/y NIL)`, want: Command{Name: "SETMETADATA", Args: &SetMetadataArgs{Mailbox: "INBOX", Entries: []MetadataValue{{"/private/comment", strp("x")}, {"/shared/y", nil}}}}},
 	{in: "NOTIFY NONE", want: Command{Name: "NOTIFY", Args: &NotifyArgs{None: true}}},
 	{in: "NOTIFY SET STATUS (selected (MessageNew (uid flags) messageExpunge)) (subtree (Lists inbox) (MessageNew MessageExpunge FlagChange)) (personal NONE)", want: Command{Name: "NOTIFY", Args: &NotifyArgs{Status: true, Groups: []NotifyGroup{
 		{Filter: "SELECTED", Events: []string{"MessageNew", "MessageExpunge"}, FetchAtts: []FetchItem{{Name: "UID"}, {Name: "FLAGS"}}},
@@ -313,6 +316,9 @@ var invalidCommandTests = []struct {
 }{
 	{in: "t SORT () UTF-8 ALL", tag: "t"},
 	{in: "t NOTIFY SET", tag: "t"},
+	{in: "t GETMETADATA (DEPTH 2) INBOX /private/x", tag: "t"},
+	{in: "t GETMETADATA INBOX", tag: "t"},
+	{in: "t SETMETADATA INBOX ()", tag: "t"},
 	{in: "t NOTIFY SET (everything (MessageNew))", tag: "t"},
 	{in: "t NOTIFY SET (personal (Fireworks))", tag: "t"},
 	{in: "t NOTIFY SET (subtree (MessageNew))", tag: "t"},

@@ -133,6 +133,7 @@ CREATE TABLE blob_trash (
 	credentialsSchema, // 3 -> 4 (credentials.go)
 	aliasesSchema,     // 4 -> 5 (aliases.go)
 	sortSchema,        // 5 -> 6 (sortkeys.go)
+	metadataSchema,    // 6 -> 7 (metadata.go)
 }
 
 // migrate brings the database to the current schema. It runs in one
