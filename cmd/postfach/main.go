@@ -78,9 +78,11 @@ func commands() []*command {
 		serveCommand(),
 		domainAddCommand(), domainListCommand(), domainRemoveCommand(),
 		dkimCommand(), dkimGenerateCommand(),
-		userAddCommand(), userListCommand(), userPasswdCommand(), userRemoveCommand(),
-		banListCommand(), banAddCommand(), banRemoveCommand(),
+		userAddCommand(), userListCommand(), userPasswdCommand(), userRemoveCommand(), userQuotaCommand(),
+		aliasAddCommand(), aliasListCommand(), aliasRemoveCommand(),
 		queueListCommand(), queueRetryCommand(), queueDropCommand(),
+		banListCommand(), banAddCommand(), banRemoveCommand(),
+		dnsCommand(), dnsCheckCommand(), checkCommand(),
 		appPasswordAddCommand(), appPasswordListCommand(), appPasswordRevokeCommand(),
 		twoFactorEnableCommand(), twoFactorDisableCommand(), twoFactorStatusCommand(),
 		versionCommand(),
@@ -159,9 +161,12 @@ func runEnv(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		err = cmd.run(a, *cmdConfig, pos)
 	}
 	var ue *usageError
+	var es exitStatus
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &es):
+		return int(es) // the command printed its report (check, dns check)
 	case errors.As(err, &ue) || isFlagError(err):
 		fmt.Fprintf(stderr, "postfach %s: %v\n", cmd.name, err)
 		fmt.Fprintf(stderr, "Usage: %s\n", cmd.usage())
