@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -34,6 +35,7 @@ type checkFlags struct {
 	user     string
 	sendTest bool
 	tlsName  string
+	source   string
 }
 
 // portFlag collects --port NAME=PORT.
@@ -101,6 +103,8 @@ Options:
   --tls-name NAME      the name certificates must have (default HOST)
   --ca FILE            also trust the certificates in this PEM file
   --timeout DURATION   bound on each connection's exchange (default 10s)
+  --source ADDRESS     connect from this local address (servers may treat
+                       their own addresses differently)
   --user ADDRESS       log in as ADDRESS
   --send-test          with --user: send a test message and time the push
   --json               print the report as JSON`,
@@ -114,6 +118,7 @@ Options:
 			fs.StringVar(&f.user, "user", "", "")
 			fs.BoolVar(&f.sendTest, "send-test", false, "")
 			fs.StringVar(&f.tlsName, "tls-name", "", "")
+			fs.StringVar(&f.source, "source", "", "")
 		},
 		run: func(a *app, configPath string, args []string) error {
 			return a.runCheck(configPath, args[0], f)
@@ -161,7 +166,14 @@ func (a *app) runCheck(configPath, host string, f *checkFlags) error {
 	if err != nil {
 		return err
 	}
+	var source netip.Addr
+	if f.source != "" {
+		if source, err = netip.ParseAddr(f.source); err != nil {
+			return usagef("--source %q is not an IP address", f.source)
+		}
+	}
 	opts := check.Options{
+		Source:     source,
 		Host:       host,
 		ServerName: f.tlsName,
 		Ports:      f.ports,
