@@ -47,8 +47,10 @@ func (s *Server) setupSMTP() error {
 	if err != nil {
 		return err
 	}
+	signer := mailauth.NewSigner(cfg.DataDir)
 	qopts.Resolver = resolver
 	qopts.Local = localDSN{deliverer: deliverer, resolver: addresses}
+	qopts.Signer = signer // DSNs going out are signed too
 	qopts.Logger = s.log.With("proto", "queue")
 	qopts.NoSync = s.opts.NoSync
 	q, err := queue.Open(queue.DataDirQueue(cfg.DataDir), qopts)
@@ -66,7 +68,7 @@ func (s *Server) setupSMTP() error {
 		Resolver:        addresses,
 		Deliverer:       deliverer,
 		Verifier:        verifier,
-		Signer:          mailauth.NewSigner(cfg.DataDir),
+		Signer:          signer,
 		Queue:           queueAdapter{q},
 		TLS:             s.TLS,
 		TrustedNetworks: cfg.SMTP.TrustedNetworks(),
