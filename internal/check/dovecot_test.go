@@ -118,7 +118,7 @@ const (
 // certificate from ca and one user, and returns the ports; edit, if not
 // nil, changes the configuration. It skips the test when Dovecot cannot
 // run here, unless POSTFACH_REQUIRE_CLIENTS=1.
-func startDovecot(t *testing.T, ca *testCA, edit func(conf string) string) map[string]int {
+func startDovecot(t testing.TB, ca *testCA, edit func(conf string) string) map[string]int {
 	t.Helper()
 	unavailable := func(why string) {
 		t.Helper()
@@ -203,7 +203,7 @@ func startDovecot(t *testing.T, ca *testCA, edit func(conf string) string) map[s
 	return ports
 }
 
-func stopDovecot(t *testing.T, dir, confFile string) {
+func stopDovecot(t testing.TB, dir, confFile string) {
 	if err := exec.Command(doveadmPath, "-c", confFile, "stop").Run(); err == nil {
 		// Wait for the master to exit (it removes its pid file).
 		for range 100 {
@@ -223,7 +223,7 @@ func stopDovecot(t *testing.T, dir, confFile string) {
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

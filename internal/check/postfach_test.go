@@ -20,7 +20,7 @@ var clientListeners = []string{"imaps", "imap", "pop3s", "pop3", "submissions", 
 // startPostfach runs postfach with every client listener on loopback
 // (those this version serves) and the given certificate ("" keeps the
 // self-signed one). It returns the services' ports.
-func startPostfach(t *testing.T, certFile, keyFile string, configure func(*config.Config)) (*imaptest.Env, map[string]int) {
+func startPostfach(t testing.TB, certFile, keyFile string, configure func(*config.Config)) (*imaptest.Env, map[string]int) {
 	t.Helper()
 	env := imaptest.Start(t, imaptest.Options{Configure: func(cfg *config.Config) {
 		l := "127.0.0.1:0"
