@@ -164,7 +164,13 @@ func (f *idleFanout) setup(ctx context.Context) error {
 	openCtx, cancel := context.WithTimeout(ctx, max(2*time.Minute, time.Duration(o.Conns)*5*time.Millisecond))
 	defer cancel()
 	var failures atomic.Int64
-	for range min(o.Conns, 64) {
+	// Logins run in parallel for different accounts only: a connection
+	// comes from its user's address (as the user's devices sit behind one
+	// router), and at most one login per account and address is in flight
+	// at a time, as when people start their mail clients. Login guards
+	// count logins in flight against an account or an address as
+	// failures, and a burst on one account looks like guessing.
+	for range min(o.Conns, o.Accounts, 64) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
@@ -231,7 +237,7 @@ func (f *idleFanout) sleep(ctx context.Context, d time.Duration) {
 // open opens idle connection i: login, SELECT, IDLE.
 func (f *idleFanout) open(ctx context.Context, i int) (*idler, error) {
 	account := i % f.opts.Accounts
-	c, err := dialIMAP(ctx, f.dialer, f.target, i, f.cfg.Timeout)
+	c, err := dialIMAP(ctx, f.dialer, f.target, f.userBase+account, f.cfg.Timeout)
 	if err != nil {
 		return nil, err
 	}
