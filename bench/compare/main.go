@@ -43,6 +43,8 @@ type options struct {
 	only        string
 	out         string
 	skipInstall bool
+	maxBusy     float64
+	busyWait    time.Duration
 }
 
 func main() {
@@ -60,6 +62,8 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "comma-separated case names to run (default: all; see -list)")
 	flag.StringVar(&o.out, "out", "", "also write the Markdown results to this file")
 	flag.BoolVar(&o.skipInstall, "skip-install", false, "do not install Dovecot; fail if it is missing")
+	flag.Float64Var(&o.maxBusy, "max-busy", 0.15, "before each run, wait until other programs use less than this share of the CPU (0: do not wait)")
+	flag.DurationVar(&o.busyWait, "busy-wait", 10*time.Minute, "wait at most this long for a quiet CPU before a run; then run anyway and say so")
 	list := flag.Bool("list", false, "list the cases and exit")
 	flag.Parse()
 	if *list {

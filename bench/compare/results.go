@@ -54,12 +54,18 @@ func (cmp *comparison) markdown() string {
 		"Ratio is postfach ÷ Dovecot: above 1 postfach does more per second, or (for latency and memory, marked ↓) "+
 		"takes longer or more.", cmp.o.rounds, cmp.o.duration, cmp.o.warmup)
 	if len(cmp.loads) > 0 {
-		fmt.Fprintf(&b, " The one-minute load average before the runs was %.2f to %.2f (median %.2f).",
-			slices.Min(cmp.loads), slices.Max(cmp.loads), median(cmp.loads))
+		fmt.Fprintf(&b, " Before each run compare waited for other programs to use less than %.0f%% of the CPU (at most %v): "+
+			"they used %.0f%% to %.0f%% (median %.0f%%) in the 2 s before the runs",
+			100*cmp.o.maxBusy, cmp.o.busyWait, 100*slices.Min(cmp.busy), 100*slices.Max(cmp.busy), 100*median(cmp.busy))
+		if cmp.noisy > 0 {
+			fmt.Fprintf(&b, ", and %d of %d runs started on a busy CPU", cmp.noisy, len(cmp.busy))
+		}
+		fmt.Fprintf(&b, "; during the runs they took %.0f%% to %.0f%% of the machine (median %.0f%%).",
+			100*slices.Min(cmp.others), 100*slices.Max(cmp.others), 100*median(cmp.others))
 	}
 	b.WriteString("\n\n")
-	b.WriteString("| workload | figure | postfach | Dovecot | ratio | per round | target | met | errors (p/D) |\n")
-	b.WriteString("|---|---|---:|---:|---:|---|---|---|---|\n")
+	b.WriteString("| workload | figure | postfach | Dovecot | ratio | per round | target | met | errors (p/D) | others' CPU (max) |\n")
+	b.WriteString("|---|---|---:|---:|---:|---|---|---|---|---:|\n")
 	for _, cr := range cmp.results {
 		for _, m := range cr.c.metrics {
 			pv := cr.values["postfach"][m.name]
@@ -106,8 +112,12 @@ func (cmp *comparison) markdown() string {
 			if cr.c.postfachOnly {
 				errs = fmt.Sprintf("%d/—", cr.errors["postfach"])
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-				cr.c.title, name, pcol, dcol, rcol, rounds, m.target, met, errs)
+			busy := ""
+			if len(cr.others) > 0 {
+				busy = fmt.Sprintf("%.0f%%", 100*slices.Max(cr.others))
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				cr.c.title, name, pcol, dcol, rcol, rounds, m.target, met, errs, busy)
 		}
 	}
 	b.WriteString("\n")

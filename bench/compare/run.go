@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +35,36 @@ type comparison struct {
 	runs     int
 	notes    []string  // said under the table
 	loads    []float64 // one-minute load average before each run
+	busy     []float64 // CPU share others used just before each run
+	noisy    int       // runs that started without a quiet CPU
+	// others is the share of the machine's CPU other programs took
+	// during each run.
+	others       []float64
+	lastBenchCPU time.Duration
+}
+
+// waitQuiet waits, up to busyWait, until other programs leave the CPU
+// alone (the servers idle between runs), and returns the busy share it
+// measured last.
+func (cmp *comparison) waitQuiet(ctx context.Context) float64 {
+	deadline := time.Now().Add(cmp.o.busyWait)
+	logged := false
+	for {
+		busy, err := cpuBusy(2 * time.Second)
+		if err != nil || cmp.o.maxBusy <= 0 || busy < cmp.o.maxBusy {
+			return busy
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			cmp.noisy++
+			logf("the CPU is still %.0f%% busy; running anyway", 100*busy)
+			return busy
+		}
+		if !logged {
+			logf("waiting for other programs to leave the CPU (%.0f%% busy)", 100*busy)
+			logged = true
+		}
+		time.Sleep(3 * time.Second)
+	}
 }
 
 // fdMargin is what a process needs beside its connections: postfach keeps
@@ -75,6 +106,8 @@ type caseResult struct {
 	values  map[string]map[string][]float64
 	errors  map[string]uint64
 	skipped map[string]string
+	// others is the CPU share other programs took during each run.
+	others []float64
 }
 
 func run(ctx context.Context, o options) error {
@@ -249,13 +282,26 @@ func (cmp *comparison) runCase(ctx context.Context, cr *caseResult, s *server, r
 		args = append(args, "--rcpt-first", strconv.Itoa(rcptFirst), "--rcpt-count", strconv.Itoa(o.users))
 	}
 	args = append(args, cr.c.args...)
+	busy := cmp.waitQuiet(ctx)
 	load := loadAverage()
 	cmp.loads = append(cmp.loads, load)
-	logf("round %d: %s against %s (load average %.2f)", round, cr.c.id, s.name, load)
+	cmp.busy = append(cmp.busy, busy)
+	logf("round %d: %s against %s (load average %.2f, CPU %.0f%% busy before)", round, cr.c.id, s.name, load, 100*busy)
+	total0, _ := cpuTotal()
+	server0 := treeCPU(s.pid)
+	start := time.Now()
 	out, err := cmp.bench(ctx, fmt.Sprintf("%s-%s-%d", cr.c.id, strings.ToLower(s.name), round), s, args, o.users, 0)
 	if err != nil {
 		return fmt.Errorf("%s against %s: %w", cr.c.id, s.name, err)
 	}
+	// What the rest of the machine took meanwhile: all CPU time less the
+	// server's and the load generator's.
+	total1, _ := cpuTotal()
+	wall := time.Since(start)
+	serverCPU := treeCPU(s.pid) - server0
+	others := (total1 - total0 - serverCPU - cmp.lastBenchCPU).Seconds() / (wall.Seconds() * float64(runtime.NumCPU()))
+	cmp.others = append(cmp.others, max(0, others))
+	cr.others = append(cr.others, max(0, others))
 	var rep loadgen.Report
 	if err := json.Unmarshal(out, &rep); err != nil || len(rep.Workloads) == 0 {
 		return fmt.Errorf("%s against %s: reading the report: %v", cr.c.id, s.name, err)
@@ -271,7 +317,8 @@ func (cmp *comparison) runCase(ctx context.Context, cr *caseResult, s *server, r
 		cr.values[s.name][m.name] = append(cr.values[s.name][m.name], v)
 		parts = append(parts, fmt.Sprintf("%s %.1f", m.name, v))
 	}
-	logf("  %s, %d errors %q", strings.Join(parts, ", "), w.Errors, w.ErrorSamples)
+	logf("  %s, %d errors %q; CPU: server %.1f s, load generator %.1f s, others %.0f%% of the machine",
+		strings.Join(parts, ", "), w.Errors, w.ErrorSamples, serverCPU.Seconds(), cmp.lastBenchCPU.Seconds(), 100*max(0, others))
 	// A moment for the server to settle (background flushes, closing
 	// sessions) before the next run.
 	time.Sleep(2 * time.Second)
@@ -298,7 +345,11 @@ func (cmp *comparison) bench(ctx context.Context, name string, s *server, args [
 	cmd.Env = append(os.Environ(), "POSTFACH_BENCH_PASSWORD="+cmp.password)
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, logFile
-	if err := cmd.Run(); err != nil {
+	err = cmd.Run()
+	if cmd.ProcessState != nil {
+		cmp.lastBenchCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	if err != nil {
 		log, _ := os.ReadFile(logPath)
 		return nil, fmt.Errorf("%v\n%s", err, tail(log, 20))
 	}
