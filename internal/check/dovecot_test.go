@@ -39,6 +39,8 @@ ssl_cert = <{{DIR}}/tls/cert.pem
 ssl_key = <{{DIR}}/tls/key.pem
 disable_plaintext_auth = yes
 auth_mechanisms = plain login scram-sha-256
+# Tests only: no pause after a failed login.
+auth_failure_delay = 0
 default_internal_user = dovecot
 default_login_user = dovenull
 mail_uid = nobody
