@@ -125,3 +125,17 @@ func FuzzParseSTSPolicy(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseSTSRecord(f *testing.F) {
+	f.Add("v=STSv1; id=20160831085700Z;")
+	f.Add("v=STSv1;id=a;ext=b")
+	f.Fuzz(func(t *testing.T, rec string) {
+		id, err := parseSTSRecord([]string{rec})
+		if err != nil {
+			return
+		}
+		if len(id) < 1 || len(id) > 32 || !alnum(id) || !strings.HasPrefix(rec, "v=STSv1") {
+			t.Fatalf("%q gave id %q", rec, id)
+		}
+	})
+}
