@@ -106,6 +106,7 @@ network_ban_after = 40
 site_delay_after = 30
 site_ban_after = 100
 account_delay_after = 4
+account_max_in_flight = 2
 ban_duration = "24h"
 known_address_ttl = "720h"
 allowlist = ["192.0.2.0/24", "2001:db8::1"]
@@ -157,7 +158,7 @@ max_age = "720h"
 			ACMEHTTPAddr: "127.0.0.1:8081", ACMETLSALPNAddr: "127.0.0.1:8444"},
 		Security: Security{Window: 2 * time.Hour, Delay: 500 * time.Millisecond, MaxDelay: 10 * time.Second, MaxDelayed: 100,
 			DelayAfter: 2, BanAfter: 5, NetworkDelayAfter: 8, NetworkBanAfter: 40, SiteDelayAfter: 30, SiteBanAfter: 100,
-			AccountDelayAfter: 4, BanDuration: 24 * time.Hour, KnownAddressTTL: 30 * 24 * time.Hour,
+			AccountDelayAfter: 4, AccountMaxInFlight: 2, BanDuration: 24 * time.Hour, KnownAddressTTL: 30 * 24 * time.Hour,
 			Allowlist: []string{"192.0.2.0/24", "2001:db8::1"}},
 		DNS: DNS{Nameservers: []string{"127.0.0.1:5353", "[::1]:53"}, ZoneFile: filepath.Join(dir, "zone.txt")},
 		Limits: Limits{

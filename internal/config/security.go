@@ -48,6 +48,12 @@ type Security struct {
 	// attempts on it from addresses the account has not logged in from
 	// (account_delay_after). Default 5. Accounts are never locked.
 	AccountDelayAfter int `toml:"account_delay_after"`
+	// AccountMaxInFlight bounds the attempts on an account under attack
+	// (past account_delay_after) that run at once from addresses it has
+	// not logged in from; more are refused, try later
+	// (account_max_in_flight). Default 1: an attack from many addresses
+	// gets one guess per max_delay. 0 turns the cap off.
+	AccountMaxInFlight int `toml:"account_max_in_flight"`
 	// BanDuration is how long an automatic ban lasts (ban_duration).
 	// Default 1h. `postfach ban add` sets longer or permanent bans.
 	BanDuration time.Duration `toml:"ban_duration"`
@@ -64,46 +70,48 @@ type Security struct {
 // Login guard defaults; guard.DefaultPolicy has the same values (a test
 // keeps them in step).
 const (
-	DefaultSecurityWindow    = time.Hour
-	DefaultSecurityDelay     = time.Second
-	DefaultSecurityMaxDelay  = 15 * time.Second
-	DefaultMaxDelayed        = 1000
-	DefaultDelayAfter        = 3
-	DefaultBanAfter          = 10
-	DefaultNetworkDelayAfter = 10
-	DefaultNetworkBanAfter   = 50
-	DefaultSiteDelayAfter    = 40
-	DefaultSiteBanAfter      = 200
-	DefaultAccountDelayAfter = 5
-	DefaultBanDuration       = time.Hour
-	DefaultKnownAddressTTL   = 90 * 24 * time.Hour
-	DefaultACMEDirectory     = "https://acme-v02.api.letsencrypt.org/directory"
-	DefaultACMEHTTPAddr      = ":80"
-	DefaultACMETLSALPNAddr   = ":443"
-	maxSecurityThreshold     = 1 << 20
-	maxSecurityDelay         = 10 * time.Minute
-	minSecurityWindow        = time.Minute
-	maxSecurityMaxDelayed    = 1 << 20
-	minKnownAddressTTL       = time.Hour
+	DefaultSecurityWindow     = time.Hour
+	DefaultSecurityDelay      = time.Second
+	DefaultSecurityMaxDelay   = 15 * time.Second
+	DefaultMaxDelayed         = 1000
+	DefaultDelayAfter         = 3
+	DefaultBanAfter           = 10
+	DefaultNetworkDelayAfter  = 10
+	DefaultNetworkBanAfter    = 50
+	DefaultSiteDelayAfter     = 40
+	DefaultSiteBanAfter       = 200
+	DefaultAccountDelayAfter  = 5
+	DefaultAccountMaxInFlight = 1
+	DefaultBanDuration        = time.Hour
+	DefaultKnownAddressTTL    = 90 * 24 * time.Hour
+	DefaultACMEDirectory      = "https://acme-v02.api.letsencrypt.org/directory"
+	DefaultACMEHTTPAddr       = ":80"
+	DefaultACMETLSALPNAddr    = ":443"
+	maxSecurityThreshold      = 1 << 20
+	maxSecurityDelay          = 10 * time.Minute
+	minSecurityWindow         = time.Minute
+	maxSecurityMaxDelayed     = 1 << 20
+	minKnownAddressTTL        = time.Hour
 )
 
 // defaultSecurity is the [security] table's defaults.
 func defaultSecurity() Security {
 	return Security{
-		Window:            DefaultSecurityWindow,
-		Delay:             DefaultSecurityDelay,
-		MaxDelay:          DefaultSecurityMaxDelay,
-		MaxDelayed:        DefaultMaxDelayed,
-		DelayAfter:        DefaultDelayAfter,
-		BanAfter:          DefaultBanAfter,
-		NetworkDelayAfter: DefaultNetworkDelayAfter,
-		NetworkBanAfter:   DefaultNetworkBanAfter,
-		SiteDelayAfter:    DefaultSiteDelayAfter,
-		SiteBanAfter:      DefaultSiteBanAfter,
-		AccountDelayAfter: DefaultAccountDelayAfter,
-		BanDuration:       DefaultBanDuration,
-		KnownAddressTTL:   DefaultKnownAddressTTL,
-		Allowlist:         []string{},
+		Window:             DefaultSecurityWindow,
+		Delay:              DefaultSecurityDelay,
+		MaxDelay:           DefaultSecurityMaxDelay,
+		MaxDelayed:         DefaultMaxDelayed,
+		DelayAfter:         DefaultDelayAfter,
+		BanAfter:           DefaultBanAfter,
+		NetworkDelayAfter:  DefaultNetworkDelayAfter,
+		NetworkBanAfter:    DefaultNetworkBanAfter,
+		SiteDelayAfter:     DefaultSiteDelayAfter,
+		SiteBanAfter:       DefaultSiteBanAfter,
+		AccountDelayAfter:  DefaultAccountDelayAfter,
+		AccountMaxInFlight: DefaultAccountMaxInFlight,
+		BanDuration:        DefaultBanDuration,
+		KnownAddressTTL:    DefaultKnownAddressTTL,
+		Allowlist:          []string{},
 	}
 }
 
@@ -169,6 +177,9 @@ func (s *Security) validate() []error {
 	}
 	if s.AccountDelayAfter < 0 || s.AccountDelayAfter > maxSecurityThreshold {
 		add("account_delay_after", "%d is out of range 0 (off)..%d", s.AccountDelayAfter, maxSecurityThreshold)
+	}
+	if s.AccountMaxInFlight < 0 || s.AccountMaxInFlight > maxSecurityThreshold {
+		add("account_max_in_flight", "%d is out of range 0 (off)..%d", s.AccountMaxInFlight, maxSecurityThreshold)
 	}
 	if s.BanDuration < time.Second {
 		add("ban_duration", "%v is below 1s", s.BanDuration)

@@ -20,7 +20,7 @@ func TestSecurityDefaultsMatchGuard(t *testing.T) {
 		Address:           guard.Thresholds{DelayAfter: s.DelayAfter, BanAfter: s.BanAfter},
 		Network:           guard.Thresholds{DelayAfter: s.NetworkDelayAfter, BanAfter: s.NetworkBanAfter},
 		Site:              guard.Thresholds{DelayAfter: s.SiteDelayAfter, BanAfter: s.SiteBanAfter},
-		AccountDelayAfter: s.AccountDelayAfter, BanDuration: s.BanDuration, KnownTTL: s.KnownAddressTTL,
+		AccountDelayAfter: s.AccountDelayAfter, AccountMaxInFlight: s.AccountMaxInFlight, BanDuration: s.BanDuration, KnownTTL: s.KnownAddressTTL,
 	}
 	if !reflect.DeepEqual(got, p) {
 		t.Errorf("config defaults %+v\ndiffer from guard.DefaultPolicy() %+v", got, p)
@@ -46,6 +46,7 @@ func TestValidateSecurity(t *testing.T) {
 		{"off", func(c *Config) { c.Security.SiteBanAfter, c.Security.SiteDelayAfter = 0, 0 }, ""},
 		{"negative", func(c *Config) { c.Security.NetworkBanAfter = -1 }, "security.network_ban_after"},
 		{"ban duration", func(c *Config) { c.Security.BanDuration = 0 }, "security.ban_duration"},
+		{"in flight", func(c *Config) { c.Security.AccountMaxInFlight = -1 }, "security.account_max_in_flight"},
 		{"known ttl", func(c *Config) { c.Security.KnownAddressTTL = time.Minute }, "security.known_address_ttl"},
 		{"pair", func(c *Config) { c.TLS.Certificates = []CertKey{{Cert: "/a.pem"}} }, "tls.certificates[0]: set both"},
 		{"acme", func(c *Config) { c.TLS.ACME = true }, ""},

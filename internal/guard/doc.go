@@ -17,6 +17,9 @@
 //   - Attempts in flight count as failures until they end, so that a
 //     client opening many connections at once gets no more guesses than
 //     one that waits for each answer.
+//   - Once a user name is past its delay threshold, addresses it never
+//     logged in from get AccountMaxInFlight attempts on it at a time:
+//     waits alone would not slow an attack spread over many addresses.
 //   - The owner keeps access: an address from which an account logged in
 //     successfully (IPv4 /32, IPv6 /64, remembered for KnownTTL) is
 //     exempt from the account's count and from network and site

@@ -163,36 +163,13 @@ func (g *Guard) Allow(ctx context.Context, remote netip.Addr, username string) e
 	user := userKey(username)
 	now := g.now()
 	g.mu.Lock()
-	knownAny, knownUser := g.knownLocked(a, user, now)
-	if g.bannedLocked(a, now, knownAny) {
+	delay, refused := g.judgeLocked(a, user, now)
+	if refused {
 		g.mu.Unlock()
 		g.stats.refused.Add(1)
 		return TooMany()
 	}
 	ps := prefixes(a)
-	var delay time.Duration
-	for l, p := range ps {
-		if !p.IsValid() || (level(l) != levelAddress && knownAny) {
-			continue
-		}
-		n := 0
-		if c := g.prefixes[p]; c != nil {
-			n = c.load(now, g.p.Window)
-		}
-		th := g.p.thresholds(level(l))
-		if th.BanAfter > 0 && n >= th.BanAfter {
-			// Banned once the attempts in flight fail: no more guesses.
-			g.mu.Unlock()
-			g.stats.refused.Add(1)
-			return TooMany()
-		}
-		delay = max(delay, g.p.delayFor(n, th.DelayAfter))
-	}
-	if !knownUser {
-		if c := g.accounts[user]; c != nil {
-			delay = max(delay, g.p.delayFor(c.load(now, g.p.Window), g.p.AccountDelayAfter))
-		}
-	}
 	if delay > 0 {
 		if g.waiting >= g.p.MaxDelayed {
 			g.mu.Unlock()
@@ -222,6 +199,61 @@ func (g *Guard) Allow(ctx context.Context, remote netip.Addr, username string) e
 		return err
 	}
 	return nil
+}
+
+// judgeLocked decides an attempt: refused, or allowed after delay.
+func (g *Guard) judgeLocked(a netip.Addr, user string, now time.Time) (delay time.Duration, refused bool) {
+	knownAny, knownUser := g.knownLocked(a, user, now)
+	if g.bannedLocked(a, now, knownAny) {
+		return 0, true
+	}
+	for l, p := range prefixes(a) {
+		if !p.IsValid() || (level(l) != levelAddress && knownAny) {
+			continue
+		}
+		n := 0
+		if c := g.prefixes[p]; c != nil {
+			n = c.load(now, g.p.Window)
+		}
+		th := g.p.thresholds(level(l))
+		if th.BanAfter > 0 && n >= th.BanAfter {
+			// Banned once the attempts in flight fail: no more guesses.
+			return 0, true
+		}
+		delay = max(delay, g.p.delayFor(n, th.DelayAfter))
+	}
+	if !knownUser {
+		if c := g.accounts[user]; c != nil {
+			n := c.load(now, g.p.Window)
+			if g.p.AccountMaxInFlight > 0 && g.p.AccountDelayAfter > 0 && n >= g.p.AccountDelayAfter &&
+				c.inFlight(now) >= g.p.AccountMaxInFlight {
+				// Under attack from many addresses: one guess at a
+				// time, each after the longest wait.
+				return 0, true
+			}
+			delay = max(delay, g.p.delayFor(n, g.p.AccountDelayAfter))
+		}
+	}
+	return delay, false
+}
+
+// Decision is what Allow would do with an attempt now.
+type Decision struct {
+	Refused bool
+	Delay   time.Duration
+}
+
+// Judge tells what Allow would decide for an attempt from remote on
+// username now, without counting it: for diagnostics and tests.
+func (g *Guard) Judge(remote netip.Addr, username string) Decision {
+	a := normalize(remote)
+	if !a.IsValid() || g.allowlisted(a) {
+		return Decision{}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	d, refused := g.judgeLocked(a, userKey(username), g.now())
+	return Decision{Refused: refused, Delay: d}
 }
 
 // Done implements auth.Limiter: it counts a failure, bans a prefix that

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -154,17 +155,19 @@ func TestInFlightCount(t *testing.T) {
 	p.Delay, p.MaxDelay = 0, 0
 	g, _ := newTestGuard(t, p, nil)
 	a := netip.MustParseAddr("198.51.100.1")
+	// A user name each, so that only the address level limits.
+	user := func(i int) string { return "x" + strconv.Itoa(i) + "@example.org" }
 	allowed := 0
-	for range 50 {
-		if g.Allow(ctx, a, "x@example.org") == nil {
+	for i := range 50 {
+		if g.Allow(ctx, a, user(i)) == nil {
 			allowed++
 		}
 	}
 	if allowed != DefaultBanAfter {
 		t.Errorf("%d attempts in flight allowed, want %d", allowed, DefaultBanAfter)
 	}
-	for range allowed {
-		g.Done(a, "x@example.org", false)
+	for i := range allowed {
+		g.Done(a, user(i), false)
 	}
 	if !g.Banned(a) {
 		t.Error("not banned after the parallel failures")
@@ -177,17 +180,17 @@ func TestPendingExpires(t *testing.T) {
 	p := DefaultPolicy()
 	g, c := newTestGuard(t, p, nil)
 	a := netip.MustParseAddr("198.51.100.2")
-	for range DefaultBanAfter {
-		if err := g.Allow(ctx, a, "x@example.org"); err != nil {
+	for i := range DefaultBanAfter {
+		if err := g.Allow(ctx, a, "x"+strconv.Itoa(i)+"@example.org"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := g.Allow(ctx, a, "x@example.org"); !isTooMany(err) {
+	if err := g.Allow(ctx, a, "y@example.org"); !isTooMany(err) {
 		t.Fatalf("past the in-flight limit: %v", err)
 	}
 	c.advance(pendingTTL + time.Second)
 	c.takeWaits()
-	if err := g.Allow(ctx, a, "x@example.org"); err != nil {
+	if err := g.Allow(ctx, a, "y@example.org"); err != nil {
 		t.Errorf("after pendingTTL: %v", err)
 	}
 	if w := c.takeWaits(); len(w) != 0 {
@@ -342,9 +345,11 @@ func TestMaxDelayed(t *testing.T) {
 	p.MaxDelayed = 2
 	g, c := newTestGuard(t, p, nil)
 	// Three addresses, each past its delay threshold.
+	// (Each its own user name, so that the account's in-flight cap stays
+	// out of this.)
 	for _, addr := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"} {
 		for range DefaultDelayAfter {
-			attempt(g, c, addr, "u@example.org", false)
+			attempt(g, c, addr, addr+"@example.org", false)
 		}
 	}
 	c.mu.Lock()
@@ -352,11 +357,11 @@ func TestMaxDelayed(t *testing.T) {
 	c.mu.Unlock()
 	errs := make(chan error, 2)
 	for _, addr := range []string{"192.0.2.1", "192.0.2.2"} {
-		go func() { errs <- g.Allow(ctx, netip.MustParseAddr(addr), "u@example.org") }()
+		go func() { errs <- g.Allow(ctx, netip.MustParseAddr(addr), addr+"@example.org") }()
 	}
 	<-c.asleep
 	<-c.asleep
-	if err := g.Allow(ctx, netip.MustParseAddr("192.0.2.3"), "u@example.org"); !isTooMany(err) {
+	if err := g.Allow(ctx, netip.MustParseAddr("192.0.2.3"), "192.0.2.3@example.org"); !isTooMany(err) {
 		t.Errorf("third waiter: %v", err)
 	}
 	// An attempt that needs no wait is not affected.
@@ -490,5 +495,34 @@ func TestPolicyValidate(t *testing.T) {
 		if p.Validate() == nil {
 			t.Errorf("%s: Validate accepted %+v", name, p)
 		}
+	}
+}
+
+// TestAccountInFlight: once an account is under attack, addresses it
+// never logged in from get one attempt at a time; its known addresses
+// are not limited.
+func TestAccountInFlight(t *testing.T) {
+	p := DefaultPolicy()
+	g, c := newTestGuard(t, p, nil)
+	attempt(g, c, "192.0.2.1", "tim@example.org", true)
+	for i := range DefaultAccountDelayAfter {
+		attempt(g, c, netip.AddrFrom4([4]byte{203, 0, byte(i), 1}).String(), "tim@example.org", false)
+	}
+	if err := g.Allow(ctx, netip.MustParseAddr("198.51.100.1"), "tim@example.org"); err != nil {
+		t.Fatalf("first attempt in flight: %v", err)
+	}
+	if err := g.Allow(ctx, netip.MustParseAddr("198.51.100.2"), "tim@example.org"); !isTooMany(err) {
+		t.Errorf("second attempt in flight from another address: %v", err)
+	}
+	if d := g.Judge(netip.MustParseAddr("192.0.2.1"), "tim@example.org"); d.Refused || d.Delay != 0 {
+		t.Errorf("known address: %+v", d)
+	}
+	if err := g.Allow(ctx, netip.MustParseAddr("192.0.2.1"), "tim@example.org"); err != nil {
+		t.Errorf("known address while the account is busy: %v", err)
+	}
+	g.Done(netip.MustParseAddr("192.0.2.1"), "tim@example.org", true)
+	g.Done(netip.MustParseAddr("198.51.100.1"), "tim@example.org", false)
+	if d := g.Judge(netip.MustParseAddr("198.51.100.2"), "tim@example.org"); d.Refused || d.Delay == 0 {
+		t.Errorf("after the first ended: %+v, want a wait", d)
 	}
 }

@@ -39,6 +39,13 @@ type Policy struct {
 	// addresses. Accounts are never banned: that would lock the owner
 	// out.
 	AccountDelayAfter int
+	// AccountMaxInFlight bounds the attempts on one user name that run
+	// at once from addresses it has not logged in from, once it is past
+	// AccountDelayAfter; more are refused (try later). Waits alone would
+	// not slow an attack from many addresses at once; this caps it at
+	// AccountMaxInFlight guesses per MaxDelay on the account. Zero turns
+	// the cap off.
+	AccountMaxInFlight int
 	// BanDuration is how long an automatic ban lasts.
 	BanDuration time.Duration
 	// KnownTTL is how long an address an account logged in from stays
@@ -54,34 +61,36 @@ type Policy struct {
 // 50 times in an hour is banned whole, except addresses its users logged
 // in from; an IPv6 /48 after 200.
 const (
-	DefaultWindow            = time.Hour
-	DefaultDelay             = time.Second
-	DefaultMaxDelay          = 15 * time.Second
-	DefaultMaxDelayed        = 1000
-	DefaultDelayAfter        = 3
-	DefaultBanAfter          = 10
-	DefaultNetworkDelayAfter = 10
-	DefaultNetworkBanAfter   = 50
-	DefaultSiteDelayAfter    = 40
-	DefaultSiteBanAfter      = 200
-	DefaultAccountDelayAfter = 5
-	DefaultBanDuration       = time.Hour
-	DefaultKnownTTL          = 90 * 24 * time.Hour
+	DefaultWindow             = time.Hour
+	DefaultDelay              = time.Second
+	DefaultMaxDelay           = 15 * time.Second
+	DefaultMaxDelayed         = 1000
+	DefaultDelayAfter         = 3
+	DefaultBanAfter           = 10
+	DefaultNetworkDelayAfter  = 10
+	DefaultNetworkBanAfter    = 50
+	DefaultSiteDelayAfter     = 40
+	DefaultSiteBanAfter       = 200
+	DefaultAccountDelayAfter  = 5
+	DefaultAccountMaxInFlight = 1
+	DefaultBanDuration        = time.Hour
+	DefaultKnownTTL           = 90 * 24 * time.Hour
 )
 
 // DefaultPolicy returns the defaults.
 func DefaultPolicy() Policy {
 	return Policy{
-		Window:            DefaultWindow,
-		Delay:             DefaultDelay,
-		MaxDelay:          DefaultMaxDelay,
-		MaxDelayed:        DefaultMaxDelayed,
-		Address:           Thresholds{DelayAfter: DefaultDelayAfter, BanAfter: DefaultBanAfter},
-		Network:           Thresholds{DelayAfter: DefaultNetworkDelayAfter, BanAfter: DefaultNetworkBanAfter},
-		Site:              Thresholds{DelayAfter: DefaultSiteDelayAfter, BanAfter: DefaultSiteBanAfter},
-		AccountDelayAfter: DefaultAccountDelayAfter,
-		BanDuration:       DefaultBanDuration,
-		KnownTTL:          DefaultKnownTTL,
+		Window:             DefaultWindow,
+		Delay:              DefaultDelay,
+		MaxDelay:           DefaultMaxDelay,
+		MaxDelayed:         DefaultMaxDelayed,
+		Address:            Thresholds{DelayAfter: DefaultDelayAfter, BanAfter: DefaultBanAfter},
+		Network:            Thresholds{DelayAfter: DefaultNetworkDelayAfter, BanAfter: DefaultNetworkBanAfter},
+		Site:               Thresholds{DelayAfter: DefaultSiteDelayAfter, BanAfter: DefaultSiteBanAfter},
+		AccountDelayAfter:  DefaultAccountDelayAfter,
+		AccountMaxInFlight: DefaultAccountMaxInFlight,
+		BanDuration:        DefaultBanDuration,
+		KnownTTL:           DefaultKnownTTL,
 	}
 }
 
@@ -108,8 +117,8 @@ func (p *Policy) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: delay_after %d exceeds ban_after %d", l.name, l.t.DelayAfter, l.t.BanAfter))
 		}
 	}
-	if p.AccountDelayAfter < 0 {
-		errs = append(errs, errors.New("account_delay_after must not be negative"))
+	if p.AccountDelayAfter < 0 || p.AccountMaxInFlight < 0 {
+		errs = append(errs, errors.New("account_delay_after and account_max_in_flight must not be negative"))
 	}
 	if p.BanDuration <= 0 {
 		errs = append(errs, errors.New("ban_duration must be positive"))

@@ -15,17 +15,18 @@ import (
 // guardPolicy turns the [security] table into the guard's policy.
 func guardPolicy(sec config.Security) guard.Policy {
 	return guard.Policy{
-		Window:            sec.Window,
-		Delay:             sec.Delay,
-		MaxDelay:          sec.MaxDelay,
-		MaxDelayed:        sec.MaxDelayed,
-		Address:           guard.Thresholds{DelayAfter: sec.DelayAfter, BanAfter: sec.BanAfter},
-		Network:           guard.Thresholds{DelayAfter: sec.NetworkDelayAfter, BanAfter: sec.NetworkBanAfter},
-		Site:              guard.Thresholds{DelayAfter: sec.SiteDelayAfter, BanAfter: sec.SiteBanAfter},
-		AccountDelayAfter: sec.AccountDelayAfter,
-		BanDuration:       sec.BanDuration,
-		KnownTTL:          sec.KnownAddressTTL,
-		Allowlist:         sec.AllowlistPrefixes(),
+		Window:             sec.Window,
+		Delay:              sec.Delay,
+		MaxDelay:           sec.MaxDelay,
+		MaxDelayed:         sec.MaxDelayed,
+		Address:            guard.Thresholds{DelayAfter: sec.DelayAfter, BanAfter: sec.BanAfter},
+		Network:            guard.Thresholds{DelayAfter: sec.NetworkDelayAfter, BanAfter: sec.NetworkBanAfter},
+		Site:               guard.Thresholds{DelayAfter: sec.SiteDelayAfter, BanAfter: sec.SiteBanAfter},
+		AccountDelayAfter:  sec.AccountDelayAfter,
+		AccountMaxInFlight: sec.AccountMaxInFlight,
+		BanDuration:        sec.BanDuration,
+		KnownTTL:           sec.KnownAddressTTL,
+		Allowlist:          sec.AllowlistPrefixes(),
 	}
 }
 
