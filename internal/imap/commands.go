@@ -140,14 +140,12 @@ func wrongState(s state, name string) string {
 }
 
 func closeLiterals(cmd *wire.Command) {
-	if a, ok := cmd.Args.(*wire.ReplaceArgs); ok && a.Message.Data != nil {
-		a.Message.Data.Close()
+	if a, ok := cmd.Args.(*wire.ReplaceArgs); ok {
+		a.Message.Close()
 	}
 	if a, ok := cmd.Args.(*wire.AppendArgs); ok {
 		for _, m := range a.Messages {
-			if m.Data != nil {
-				m.Data.Close()
-			}
+			m.Close()
 		}
 	}
 }

@@ -173,6 +173,8 @@ type ListArgs struct {
 	ReturnSpecialUse bool
 	// ReturnStatus lists STATUS items for RETURN (STATUS (...)), RFC 5819.
 	ReturnStatus []string
+	// ReturnMetadata is RETURN (METADATA ...), RFC 9590; nil when absent.
+	ReturnMetadata *ListMetadata
 }
 
 // LsubArgs: LSUB reference pattern.
@@ -204,8 +206,11 @@ type AppendMessage struct {
 	// UTF8 is true for the UTF8 (~{n}) form of RFC 6855 section 4 (Binary
 	// is then true as well). Only valid after ENABLE UTF8=ACCEPT.
 	UTF8 bool
-	// Data holds the message. The caller must Close it.
+	// Data holds the message. The caller must Close it (see Close).
 	Data *Literal
+	// Catenate holds the parts of the CATENATE form (RFC 4469), which
+	// build the message from literals and IMAP URLs; Data is then nil.
+	Catenate []CatPart
 }
 
 // ReplaceArgs: REPLACE seq-number mailbox append-message (RFC 8508).

@@ -290,7 +290,7 @@ func encodeCommand(cmd *Command) []byte {
 			for _, o := range []struct {
 				on   bool
 				name string
-			}{{a.ReturnSubscribed, "SUBSCRIBED"}, {a.ReturnChildren, "CHILDREN"}, {a.ReturnSpecialUse, "SPECIAL-USE"}, {a.ReturnStatus != nil, "STATUS"}} {
+			}{{a.ReturnSubscribed, "SUBSCRIBED"}, {a.ReturnChildren, "CHILDREN"}, {a.ReturnSpecialUse, "SPECIAL-USE"}, {a.ReturnStatus != nil, "STATUS"}, {a.ReturnMetadata != nil, "METADATA"}} {
 				if o.on {
 					opts = append(opts, o.name)
 				}
@@ -301,6 +301,21 @@ func encodeCommand(cmd *Command) []byte {
 				if o == "STATUS" {
 					w.SP()
 					list(a.ReturnStatus, w.Raw)
+				}
+				if m := a.ReturnMetadata; o == "METADATA" {
+					var opts []string
+					if m.MaxSize >= 0 {
+						opts = append(opts, "MAXSIZE "+strconv.FormatInt(m.MaxSize, 10))
+					}
+					if m.Depth != 0 {
+						opts = append(opts, map[int]string{1: "DEPTH 1", -1: "DEPTH infinity"}[m.Depth])
+					}
+					if opts != nil {
+						w.SP()
+						list(opts, w.Raw)
+					}
+					w.SP()
+					list(m.Entries, func(e string) { w.AString(e) })
 				}
 			})
 		} else {
@@ -343,6 +358,28 @@ func encodeCommand(cmd *Command) []byte {
 				w.DateTime(m.Date)
 			}
 			w.SP()
+			if m.Catenate != nil {
+				w.Raw("CATENATE (")
+				for i, p := range m.Catenate {
+					if i > 0 {
+						w.SP()
+					}
+					if p.Text == nil {
+						w.Raw("URL ")
+						w.AString(p.URL)
+						continue
+					}
+					w.Raw("TEXT ")
+					if p.Binary {
+						w.Byte('~')
+					}
+					w.Raw("{" + strconv.FormatInt(p.Text.Size(), 10) + "+}\r\n")
+					data, _ := io.ReadAll(p.Text.Open())
+					w.Raw(string(data))
+				}
+				w.Byte(')')
+				continue
+			}
 			if m.UTF8 {
 				w.Raw("UTF8 (")
 			}
@@ -429,8 +466,25 @@ func encodeCommand(cmd *Command) []byte {
 		w.AString(a.Mailbox)
 	case *ExpungeArgs:
 		set(a.Set)
-	case *SearchArgs, *SortArgs, *ThreadArgs:
+	case *SearchArgs, *SortArgs, *ThreadArgs, *ESearchArgs:
 		var criteria []SearchKey
+		if e, ok := a.(*ESearchArgs); ok {
+			if e.Sources != nil {
+				w.Raw(" IN (")
+				for i, f := range e.Sources {
+					if i > 0 {
+						w.SP()
+					}
+					w.Raw(f.Filter)
+					if f.Mailboxes != nil {
+						w.SP()
+						list(f.Mailboxes, func(m string) { w.AString(m) })
+					}
+				}
+				w.Byte(')')
+			}
+			a = e.Search
+		}
 		switch a := a.(type) {
 		case *SearchArgs:
 			if a.HasReturn {
@@ -561,14 +615,33 @@ func sameCommand(a, b *Command) bool {
 		m, n := aa.Messages[i], ba.Messages[i]
 		_, o1 := m.Date.Zone()
 		_, o2 := n.Date.Zone()
-		d1, _ := io.ReadAll(m.Data.Open())
-		d2, _ := io.ReadAll(n.Data.Open())
+		d1, d2 := literalBytes(m.Data), literalBytes(n.Data)
 		if !reflect.DeepEqual(m.Flags, n.Flags) || m.HasDate != n.HasDate || !m.Date.Equal(n.Date) || o1 != o2 ||
-			m.Binary != n.Binary || m.UTF8 != n.UTF8 || !bytes.Equal(d1, d2) {
+			m.Binary != n.Binary || m.UTF8 != n.UTF8 || !bytes.Equal(d1, d2) || len(m.Catenate) != len(n.Catenate) {
 			return false
+		}
+		for j, p := range m.Catenate {
+			q := n.Catenate[j]
+			if p.URL != q.URL || p.Binary != q.Binary || (p.Text == nil) != (q.Text == nil) {
+				return false
+			}
+			if p.Text != nil {
+				if !bytes.Equal(literalBytes(p.Text), literalBytes(q.Text)) {
+					return false
+				}
+			}
 		}
 	}
 	return true
+}
+
+// literalBytes reads a literal's data; nil for no literal.
+func literalBytes(l *Literal) []byte {
+	if l == nil {
+		return nil
+	}
+	b, _ := io.ReadAll(l.Open())
+	return b
 }
 
 // TestReencode runs the re-encoding oracle over the valid table commands.

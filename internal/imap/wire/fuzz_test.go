@@ -34,6 +34,13 @@ var fuzzSeeds = []string{
 	"t APPEND x {257+}\r\n" + strings.Repeat("x", 257) + "\r\nn NOOP\r\n",
 	"t APPEND x {40+}\r\n" + strings.Repeat("x", 40) + " {40}\r\n" + strings.Repeat("y", 40) + "\r\n",
 	"t NOOP " + strings.Repeat("x", 300) + " {5+}\r\nabcde " + strings.Repeat("y", 300) + "\r\nn NOOP\r\n",
+	// CATENATE (RFC 4469), also in a MULTIAPPEND and a REPLACE.
+	"a APPEND Drafts (\\Seen) CATENATE (URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER\" TEXT {4+}\r\n\r\nab URL {8+}\r\n;UID=7/; TEXT ~{1+}\r\n\x00) {2+}\r\nhi\r\n",
+	"a APPEND x CATENATE (UTF8 (~{2+}\r\nab) URL \"/INBOX/;UID=1/;PARTIAL=0.10\") CATENATE (TEXT {3}\r\nabc)\r\n",
+	"a UID REPLACE 3002 Drafts CATENATE (TEXT {5+}\r\nTo: x URL \"/Drafts/;UID=3002\")\r\nb APPEND x CATENATE ()\r\n",
+	// ESEARCH (RFC 7377) and LIST-METADATA (RFC 9590).
+	"a ESEARCH IN (mailboxes \"folder1\" subtree-one (a {1+}\r\nb) personal) RETURN (MIN COUNT) UNSEEN\r\nb ESEARCH ALL\r\n",
+	"a LIST \"\" % RETURN (METADATA (/shared/comment MAXSIZE 10) CHILDREN)\r\nb LIST \"\" % RETURN (METADATA (DEPTH 1) (/private/x))\r\n",
 	"t LOGIN {3+}\r\nabc " + strings.Repeat("x", 300) + "\r\nn NOOP\r\n",
 }
 
@@ -156,13 +163,47 @@ func checkCommand(t *testing.T, cmd *Command) {
 			t.Fatal("APPEND without message")
 		}
 		for _, m := range a.Messages {
-			b, err := io.ReadAll(m.Data.Open())
-			if err != nil || int64(len(b)) != m.Data.Size() {
-				t.Fatalf("message data: %d octets, %v; size %d", len(b), err, m.Data.Size())
+			if (m.Data == nil) == (m.Catenate == nil) {
+				t.Fatalf("message with data %v and %d CATENATE parts", m.Data != nil, len(m.Catenate))
 			}
-			if !m.Binary && bytes.IndexByte(b, 0) >= 0 {
-				t.Fatal("NUL in non-binary message")
+			checkLiteral := func(l *Literal, binary bool) {
+				b, err := io.ReadAll(l.Open())
+				if err != nil || int64(len(b)) != l.Size() {
+					t.Fatalf("message data: %d octets, %v; size %d", len(b), err, l.Size())
+				}
+				if !binary && bytes.IndexByte(b, 0) >= 0 {
+					t.Fatal("NUL in non-binary message")
+				}
 			}
+			if m.Data != nil {
+				checkLiteral(m.Data, m.Binary)
+			}
+			for _, p := range m.Catenate {
+				switch {
+				case (p.Text == nil) == (p.URL == ""):
+					t.Fatalf("CATENATE part with text %v and URL %q", p.Text != nil, p.URL)
+				case p.Text != nil:
+					checkLiteral(p.Text, p.Binary)
+				case len(p.URL) > maxURLLength:
+					t.Fatalf("URL of %d octets", len(p.URL))
+				}
+			}
+		}
+	case *ESearchArgs:
+		if a.Search == nil || len(a.Search.Criteria) == 0 {
+			t.Fatal("ESEARCH without criteria")
+		}
+		for _, f := range a.Sources {
+			if (f.Mailboxes == nil) != (f.Filter != "SUBTREE" && f.Filter != "SUBTREE-ONE" && f.Filter != "MAILBOXES") {
+				t.Fatalf("filter %s with mailboxes %q", f.Filter, f.Mailboxes)
+			}
+		}
+		for _, k := range a.Search.Criteria {
+			checkKey(k)
+		}
+	case *ListArgs:
+		if m := a.ReturnMetadata; m != nil && len(m.Entries) == 0 {
+			t.Fatal("LIST RETURN (METADATA) without entries")
 		}
 	}
 }
@@ -170,11 +211,11 @@ func checkCommand(t *testing.T, cmd *Command) {
 // closeCommand releases a command's literals.
 func closeCommand(cmd *Command) {
 	if a, ok := cmd.Args.(*ReplaceArgs); ok {
-		a.Message.Data.Close()
+		a.Message.Close()
 	}
 	if a, ok := cmd.Args.(*AppendArgs); ok {
 		for _, m := range a.Messages {
-			m.Data.Close()
+			m.Close()
 		}
 	}
 }

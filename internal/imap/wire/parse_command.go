@@ -85,6 +85,8 @@ func (r *Reader) parseCommand() *Command {
 
 	case "SEARCH":
 		return &Command{Name: "SEARCH", Args: r.parseSearch()}
+	case "ESEARCH":
+		return &Command{Name: "ESEARCH", Args: r.parseESearch()}
 	case "FETCH":
 		return &Command{Name: "FETCH", Args: r.parseFetch(false)}
 	case "STORE":

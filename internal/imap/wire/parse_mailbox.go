@@ -188,6 +188,10 @@ func (r *Reader) listReturnOpts(a *ListArgs) {
 			// status-att) ")".
 			r.sp()
 			a.ReturnStatus = r.statusAtts()
+		case "METADATA":
+			// RFC 9590 (LIST-METADATA).
+			r.sp()
+			a.ReturnMetadata = r.listMetadata()
 		default:
 			r.fail("unknown LIST return option")
 		}

@@ -270,6 +270,33 @@ var validCommandTests = []struct {
 	{in: "UID SEARCH UID $ SMALLER 4096", want: Command{Name: "SEARCH", UID: true, Args: &SearchArgs{Criteria: []SearchKey{
 		{Name: "UID", Set: SeqSet{SearchRes: true}}, {Name: "SMALLER", Number: 4096}}}}},
 
+	// CATENATE (RFC 4469), in APPEND and REPLACE (RFC 8508 section 4.2).
+	{in: `APPEND Drafts (\Seen) CATENATE (URL "/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER" TEXT {4}` + "\r\nabcd url {3+}\r\nx y text ~{2+}\r\n\x00\x01)",
+		want: Command{Name: "APPEND", Args: &AppendArgs{Mailbox: "Drafts", Messages: []AppendMessage{{Flags: []string{`\Seen`}, Catenate: []CatPart{
+			{URL: "/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER"}, {Text: NewLiteral([]byte("abcd"))}, {URL: "x y"},
+			{Text: NewLiteral([]byte("\x00\x01")), Binary: true}}}}}}, conts: 1},
+	{in: "APPEND x CATENATE (UTF8 (~{2+}\r\nab)) {1+}\r\nz", want: Command{Name: "APPEND", Args: &AppendArgs{Mailbox: "x", Messages: []AppendMessage{
+		{Catenate: []CatPart{{Text: NewLiteral([]byte("ab")), Binary: true}}}, {Data: NewLiteral([]byte("z"))}}}}},
+	{in: `UID REPLACE 3002 Drafts CATENATE (TEXT {5+}` + "\r\nTo: x" + ` URL "/Drafts/;UID=3002")`, want: Command{Name: "REPLACE", UID: true, Args: &ReplaceArgs{Number: 3002, Mailbox: "Drafts",
+		Message: AppendMessage{Catenate: []CatPart{{Text: NewLiteral([]byte("To: x"))}, {URL: "/Drafts/;UID=3002"}}}}}},
+
+	// ESEARCH (RFC 7377).
+	{in: `ESEARCH IN (mailboxes "folder1" subtree "folder2") unseen`, want: Command{Name: "ESEARCH", Args: &ESearchArgs{
+		Sources: []MailboxFilter{{"MAILBOXES", []string{"folder1"}}, {"SUBTREE", []string{"folder2"}}}, Search: &SearchArgs{Criteria: []SearchKey{{Name: "UNSEEN"}}}}}},
+	{in: `ESEARCH IN (Selected inboxes personal subscribed subtree-one (a inbox)) RETURN (MIN COUNT) CHARSET UTF-8 SUBJECT chad`, want: Command{Name: "ESEARCH", Args: &ESearchArgs{
+		Sources: []MailboxFilter{{Filter: "SELECTED"}, {Filter: "INBOXES"}, {Filter: "PERSONAL"}, {Filter: "SUBSCRIBED"}, {"SUBTREE-ONE", []string{"a", "INBOX"}}},
+		Search:  &SearchArgs{Return: []string{"MIN", "COUNT"}, HasReturn: true, Charset: "UTF-8", Criteria: []SearchKey{{Name: "SUBJECT", String: "chad"}}}}}},
+	{in: `ESEARCH FROM "frobozz" 1:100`, want: Command{Name: "ESEARCH", Args: &ESearchArgs{Search: &SearchArgs{Criteria: []SearchKey{
+		{Name: "FROM", String: "frobozz"}, {Name: "SEQSET", Set: ss(1, 100)}}}}}},
+
+	// LIST-METADATA (RFC 9590).
+	{in: `LIST "" % RETURN (METADATA (/shared/comment "/private/comment"))`, want: Command{Name: "LIST", Args: &ListArgs{Extended: true, Patterns: []string{"%"},
+		ReturnMetadata: &ListMetadata{Entries: []string{"/shared/comment", "/private/comment"}, MaxSize: -1}}}},
+	{in: `LIST "" * RETURN (CHILDREN METADATA (MAXSIZE 100 DEPTH infinity) /shared/x)`, want: Command{Name: "LIST", Args: &ListArgs{Extended: true, Patterns: []string{"*"},
+		ReturnChildren: true, ReturnMetadata: &ListMetadata{Entries: []string{"/shared/x"}, MaxSize: 100, Depth: -1}}}},
+	{in: `LIST "" * RETURN (METADATA (/shared/x maxsize 5 depth 1))`, want: Command{Name: "LIST", Args: &ListArgs{Extended: true, Patterns: []string{"*"},
+		ReturnMetadata: &ListMetadata{Entries: []string{"/shared/x"}, MaxSize: 5, Depth: 1}}}},
+
 	// Tags may hold any ASTRING-CHAR but "+".
 	{in: "NOOP", want: Command{Name: "NOOP"}},
 }
@@ -549,6 +576,28 @@ var invalidCommandTests = []struct {
 	{in: "t APPEND INBOX UTF8 ({3+}\r\nabc)", tag: "t"},
 	{in: "t APPEND INBOX UTF8 (~{3+}\r\nabc", tag: "t"},
 	{in: "t APPEND INBOX UTF8 ~{3+}\r\nabc", tag: "t"},
+	{in: "t APPEND x CATENATE ()", tag: "t"},
+	{in: "t APPEND x CATENATE (URL)", tag: "t"},
+	{in: `t APPEND x CATENATE (URL "")`, tag: "t"},
+	{in: "t APPEND x CATENATE (FOO x)", tag: "t"},
+	{in: "t APPEND x CATENATE URL x", tag: "t"},
+	{in: "t APPEND x CATENATE (URL x", tag: "t"},
+	{in: "t APPEND x CATENATE (URL x  URL y)", tag: "t"},
+	{in: "t APPEND x CATENATE (TEXT x)", tag: "t"},
+	{in: "t APPEND x CATENATE (TEXT {1+}\r\nx", tag: "t"},
+	{in: "t APPEND x CATENATE (URL " + strings.Repeat("u", 4097) + ")", tag: "t", no: true, code: "LIMIT"},
+	{in: "t ESEARCH", tag: "t"},
+	{in: "t ESEARCH IN () ALL", tag: "t"},
+	{in: "t ESEARCH IN (personal)", tag: "t"},
+	{in: "t ESEARCH IN (selected-delayed) ALL", tag: "t"},
+	{in: "t ESEARCH IN (subtree) ALL", tag: "t"},
+	{in: "t ESEARCH IN (mailboxes ()) ALL", tag: "t"},
+	{in: "t ESEARCH IN (personal (DEPTH 1)) ALL", tag: "t"},
+	{in: "t ESEARCH IN personal ALL", tag: "t"},
+	{in: `t LIST "" % RETURN (METADATA ())`, tag: "t"},
+	{in: `t LIST "" % RETURN (METADATA (MAXSIZE 5))`, tag: "t"},
+	{in: `t LIST "" % RETURN (METADATA (DEPTH 2) /shared/x)`, tag: "t"},
+	{in: `t LIST "" % RETURN (METADATA)`, tag: "t"},
 }
 
 func TestReadCommandInvalid(t *testing.T) {
