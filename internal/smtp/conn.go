@@ -408,10 +408,12 @@ func (c *conn) upgrade() bool {
 }
 
 // Write implements net.Conn for go-smtp. It notices the 354 that starts
-// message data, rewrites go-smtp's refusal of a replaced long line, and
-// adds STARTTLS and REQUIRETLS to the EHLO reply.
+// message data, rewrites go-smtp's refusal of a replaced long line, adds
+// STARTTLS and REQUIRETLS to the EHLO reply, and keeps control characters
+// that go-smtp echoes from the client (a command word, a HELO argument)
+// out of reply lines.
 func (c *conn) Write(p []byte) (int, error) {
-	out := p
+	out := cleanReply(p)
 	if c.rewrite.Swap(false) && bytes.HasPrefix(p, []byte("501 5.5.2 ")) {
 		out = []byte("500 5.5.2 Line too long\r\n")
 	}
@@ -419,7 +421,7 @@ func (c *conn) Write(p []byte) (int, error) {
 		c.enterData.Store(true)
 	}
 	if bytes.HasPrefix(p, []byte("250-Hello ")) {
-		out = append(append([]byte(nil), p...), c.extraCapabilities()...)
+		out = append(append([]byte(nil), out...), c.extraCapabilities()...)
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -428,6 +430,28 @@ func (c *conn) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// cleanReply returns reply lines with every control character but the
+// CRLF that ends each line replaced by "?": a CR inside a line would end
+// it early for some clients (RFC 5321 section 4.2: a reply line is text
+// up to CRLF).
+func cleanReply(p []byte) []byte {
+	var out []byte
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c >= ' ' && c != 0x7f || c == '\t' || c == '\r' && i+1 < len(p) && p[i+1] == '\n' || c == '\n' && i > 0 && p[i-1] == '\r' {
+			continue
+		}
+		if out == nil {
+			out = append([]byte(nil), p...)
+		}
+		out[i] = '?'
+	}
+	if out == nil {
+		return p
+	}
+	return out
 }
 
 // extraCapabilities are the EHLO keywords go-smtp cannot know of: it did

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,7 +32,7 @@ const (
 
 // testEnv is a Server over a real store, on real sockets.
 type testEnv struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *Server
 	st       *sqlite.Store
 	hub      *notify.Hub
@@ -53,7 +52,7 @@ type envOptions struct {
 	auth    func(auth.Authenticator) auth.Authenticator
 }
 
-func newEnv(t *testing.T, opts envOptions) *testEnv {
+func newEnv(t testing.TB, opts envOptions) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -227,7 +226,7 @@ func (e *testEnv) mailbox(addr, name string) []string {
 
 // client is a raw SMTP client whose tests read like transcripts.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	conn net.Conn
 	br   *bufio.Reader
 }
@@ -430,4 +429,28 @@ func (x *revocableExchange) Session() auth.Session {
 	return s
 }
 
-var _ = errors.New
+// nopConn is a socket that is never there: deadlines and closes do
+// nothing (the fuzz tests drive conn's reading alone).
+type nopConn struct{ net.Conn }
+
+func (nopConn) SetReadDeadline(time.Time) error  { return nil }
+func (nopConn) SetWriteDeadline(time.Time) error { return nil }
+func (nopConn) SetDeadline(time.Time) error      { return nil }
+func (nopConn) Close() error                     { return nil }
+
+// readConn reads from r and discards writes.
+type readConn struct{ r io.Reader }
+
+func (c readConn) Read(p []byte) (int, error)     { return c.r.Read(p) }
+func (readConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (readConn) Close() error                     { return nil }
+func (readConn) LocalAddr() net.Addr              { return pipeAddr{} }
+func (readConn) RemoteAddr() net.Addr             { return pipeAddr{} }
+func (readConn) SetDeadline(time.Time) error      { return nil }
+func (readConn) SetReadDeadline(time.Time) error  { return nil }
+func (readConn) SetWriteDeadline(time.Time) error { return nil }
+
+// newTestReader is the buffered reader newConn gives a conn.
+func newTestReader(c *conn) *bufio.Reader {
+	return bufio.NewReaderSize(readerFunc(c.readRaw), max(c.limit+1, 4096))
+}

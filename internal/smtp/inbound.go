@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,7 +74,7 @@ func (s *session) receive(tx *transaction, sp *spooled, status gosmtp.StatusColl
 		}
 	}
 	results := s.srv.Deliverer.Deliver(ctx, deliver.Message{ReturnPath: tx.from.String(), Body: msg, Size: msg.size}, rcpts)
-	errs := s.settle(tx, msg, rcpts, owner, results, status != nil)
+	errs, viaQueue := s.settle(tx, msg, rcpts, owner, results, status != nil)
 
 	delivered := 0
 	for i, r := range tx.rcpts {
@@ -84,7 +85,7 @@ func (s *session) receive(tx *transaction, sp *spooled, status gosmtp.StatusColl
 		}
 		if status != nil {
 			if errs[i] == nil {
-				status.SetStatus(r.raw, nil)
+				status.SetStatus(r.raw, success(viaQueue[i]))
 			} else {
 				status.SetStatus(r.raw, replyOf(errs[i]))
 			}
@@ -94,7 +95,7 @@ func (s *session) receive(tx *transaction, sp *spooled, status gosmtp.StatusColl
 	if status != nil {
 		return nil
 	}
-	return s.oneReply(tx, errs)
+	return s.oneReply(tx, errs, viaQueue)
 }
 
 // settle completes a transaction after local delivery. Remote
@@ -102,11 +103,11 @@ func (s *session) receive(tx *transaction, sp *spooled, status gosmtp.StatusColl
 // recipient) local copies that failed go to the queue, which retries
 // them or tells the sender in a DSN. It returns each recipient's outcome:
 // nil when every copy it stands for is durable, in a mailbox or in the
-// queue.
-func (s *session) settle(tx *transaction, msg *message, rcpts []deliver.Recipient, owner [][]int, results []deliver.Result, perRecipient bool) []error {
+// queue; and whether the queue holds some of them.
+func (s *session) settle(tx *transaction, msg *message, rcpts []deliver.Recipient, owner [][]int, results []deliver.Result, perRecipient bool) (errs []error, viaQueue []bool) {
 	env := s.envelope(tx)
 	queued := map[string]bool{}
-	viaQueue := make([]bool, len(tx.rcpts))
+	viaQueue = make([]bool, len(tx.rcpts))
 	add := func(i int, to string) {
 		viaQueue[i] = true
 		if k := strings.ToLower(to); !queued[k] {
@@ -117,7 +118,7 @@ func (s *session) settle(tx *transaction, msg *message, rcpts []deliver.Recipien
 			env.ORcpt = append(env.ORcpt, r.orcpt)
 		}
 	}
-	errs := make([]error, len(tx.rcpts))
+	errs = make([]error, len(tx.rcpts))
 	addresses := accountsByID(tx)
 	for i, r := range tx.rcpts {
 		if r.remote {
@@ -142,7 +143,7 @@ func (s *session) settle(tx *transaction, msg *message, rcpts []deliver.Recipien
 		}
 	}
 	if len(env.To) == 0 {
-		return errs
+		return errs, viaQueue
 	}
 	id, err := s.srv.Queue.Enqueue(s.c.ctx, env, msg, msg.size)
 	if err != nil {
@@ -152,10 +153,20 @@ func (s *session) settle(tx *transaction, msg *message, rcpts []deliver.Recipien
 				errs[i] = storeTrouble(err)
 			}
 		}
-		return errs
+		return errs, viaQueue
 	}
 	s.log.Info("queued", "tx", tx.id, "queue_id", id, "recipients", len(env.To))
-	return errs
+	return errs, viaQueue
+}
+
+// success is the 250 for a recipient (LMTP) or a message: "Delivered"
+// when it is in the mailboxes, "Accepted for delivery" when the queue
+// holds (some of) it.
+func success(queued bool) *gosmtp.SMTPError {
+	if queued {
+		return replyError(250, "2.0.0", "Accepted for delivery")
+	}
+	return replyError(250, "2.0.0", "Delivered")
 }
 
 // oneReply is the single SMTP reply for a transaction whose recipients
@@ -165,7 +176,7 @@ func (s *session) settle(tx *transaction, msg *message, rcpts []deliver.Recipien
 // rest); a permanent one (the account went after RCPT) cannot be
 // reported without a queue to bounce it, and retrying would only
 // duplicate: the copies delivered stand, and the failure is logged.
-func (s *session) oneReply(tx *transaction, errs []error) error {
+func (s *session) oneReply(tx *transaction, errs []error, viaQueue []bool) *gosmtp.SMTPError {
 	delivered := 0
 	var first, firstTemp error
 	for _, err := range errs {
@@ -182,7 +193,7 @@ func (s *session) oneReply(tx *transaction, errs []error) error {
 	}
 	switch {
 	case delivered == len(errs):
-		return nil
+		return success(slices.Contains(viaQueue, true))
 	case delivered == 0 && firstTemp != nil:
 		return replyOf(firstTemp)
 	case delivered == 0:
@@ -191,7 +202,7 @@ func (s *session) oneReply(tx *transaction, errs []error) error {
 		return replyError(451, "4.3.0", "Delivered to some recipients only; try again later")
 	}
 	s.log.Error("message lost for some recipients: nothing to bounce it with", "tx", tx.id, "err", first)
-	return nil
+	return success(false)
 }
 
 // accountsByID maps the accounts of a transaction's routes to their

@@ -38,7 +38,7 @@ func TestLMTPPerRecipient(t *testing.T) {
 	c.do("DATA", "354")
 	c.send(dotStuff(testMessage("x@remote.test", "alice@example.org", "lmtp")) + ".\r\n")
 	// RFC 2033 section 4.2: one reply per accepted RCPT, in order.
-	for _, want := range []string{"250 2.0.0 <alice@example.org>", "550 5.1.1", "250 2.0.0 <bob@example.org>", "250 2.0.0 <alice+dup@example.org>"} {
+	for _, want := range []string{"250 2.0.0 <alice@example.org> Delivered", "550 5.1.1", "250 2.0.0 <bob@example.org> Delivered", "250 2.0.0 <alice+dup@example.org>"} {
 		c.expect(want)
 	}
 	a := e.mailbox("alice@example.org", "INBOX")

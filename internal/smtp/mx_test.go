@@ -55,7 +55,7 @@ func TestMXDelivers(t *testing.T) {
 	msg := "Authentication-Results: " + testHost + "; dkim=pass (forged)\r\n" +
 		"Authentication-Results: other.example; spf=pass\r\n" +
 		testMessage("bob@remote.test", "alice@example.org", "hello") + ".leading dot\r\n"
-	c.data(msg, "250 2.0.0")
+	c.data(msg, "250 2.0.0 Delivered")
 	got := e.mailbox("alice@example.org", "INBOX")
 	if len(got) != 1 {
 		t.Fatalf("INBOX holds %d messages", len(got))
@@ -110,7 +110,7 @@ func TestMXRecipients(t *testing.T) {
 	c.do("RCPT TO:<postmaster@example.net>", "250") // RFC 5321 section 4.5.1
 	c.do("RCPT TO:<sales@example.org>", "250")      // alice, and friend@remote.test through the queue
 	c.do("RCPT TO:<bob@example.org>", "452 4.5.3")
-	c.data(testMessage("bob@remote.test", "sales@example.org", "to many"), "250 2.0.0")
+	c.data(testMessage("bob@remote.test", "sales@example.org", "to many"), "250 2.0.0 Accepted for delivery")
 	if n := len(e.mailbox("alice@example.org", "INBOX")); n != 1 {
 		t.Errorf("alice has %d messages, want 1 (direct and through the alias)", n)
 	}

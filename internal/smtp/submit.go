@@ -70,13 +70,13 @@ func (s *session) submit(tx *transaction, sp *spooled) error {
 		}
 	}
 	results := s.srv.Deliverer.Deliver(ctx, deliver.Message{ReturnPath: tx.from.String(), Body: msg, Size: msg.size}, rcpts)
-	errs := s.settle(tx, msg, rcpts, owner, results, false)
-	if err := s.oneReply(tx, errs); err != nil {
-		return err
+	errs, viaQueue := s.settle(tx, msg, rcpts, owner, results, false)
+	reply := s.oneReply(tx, errs, viaQueue)
+	if reply.Code/100 == 2 {
+		s.srv.rate.record(s.login.Account.ID, len(tx.rcpts))
+		s.log.Info("message submitted", "tx", tx.id, "from", tx.from.String(), "recipients", len(tx.rcpts), "size", sp.size)
 	}
-	s.srv.rate.record(s.login.Account.ID, len(tx.rcpts))
-	s.log.Info("message submitted", "tx", tx.id, "from", tx.from.String(), "recipients", len(tx.rcpts), "size", sp.size)
-	return nil
+	return reply
 }
 
 // checkFrom checks the author fields of a submitted message: exactly one
