@@ -165,3 +165,46 @@ func TestDeliverQuota(t *testing.T) {
 		t.Errorf("other failure: %+v", e)
 	}
 }
+
+func TestDeliverTo(t *testing.T) {
+	ctx := context.Background()
+	st := testStore(t, nil, "alice@example.org", "bob@example.org")
+	if _, err := st.AddAlias(ctx, "team@example.org", []string{"alice@example.org", "bob@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddAlias(ctx, "away@example.org", []string{"someone@elsewhere.test"}); err != nil {
+		t.Fatal(err)
+	}
+	d := New(st, Options{})
+	r := NewResolver(st, ResolverOptions{SubaddressDelimiters: "+"})
+	dsn := "From: MAILER-DAEMON@mail.example.org\r\nSubject: Undelivered\r\n\r\nreport\r\n"
+	body := strings.NewReader(dsn)
+	if err := d.DeliverTo(ctx, r, "team@example.org", "", body, int64(len(dsn))); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"alice@example.org", "bob@example.org"} {
+		got := stored(t, st, account(t, st, u).ID, "INBOX")
+		if len(got) != 1 || got[0] != "Return-Path: <>\r\n"+dsn {
+			t.Errorf("%s has %q", u, got)
+		}
+	}
+	for _, tc := range []struct {
+		to   string
+		want error
+		code int
+	}{
+		{"someone@elsewhere.test", ErrNotLocal, 0},
+		{"away@example.org", ErrNotLocal, 0},
+		{"nobody@example.org", nil, 550},
+		{"not an address", nil, 550},
+	} {
+		err := d.DeliverTo(ctx, r, tc.to, "", body, int64(len(dsn)))
+		var de *Error
+		switch {
+		case tc.want != nil && !errors.Is(err, tc.want):
+			t.Errorf("DeliverTo(%s) = %v, want %v", tc.to, err, tc.want)
+		case tc.code != 0 && (!errors.As(err, &de) || de.Code != tc.code || de.Temporary()):
+			t.Errorf("DeliverTo(%s) = %v, want code %d", tc.to, err, tc.code)
+		}
+	}
+}
