@@ -49,6 +49,11 @@ func TestAppendSyncsBeforeOK(t *testing.T) {
 	if err := c.login(testUser, testPassword); err != nil {
 		t.Fatal(err)
 	}
+	// A successful login makes the login guard remember the client's
+	// address; it writes that to the store at its next poll, a commit
+	// of its own that would fall inside the first APPEND's window and
+	// look like that APPEND's. Let it happen first.
+	time.Sleep(guardSettle)
 	type appended struct{ tag, id string }
 	var appends []appended
 	r := rand.New(rand.NewPCG(rand.Uint64(), 0))
@@ -71,6 +76,11 @@ func TestAppendSyncsBeforeOK(t *testing.T) {
 		}
 	}
 }
+
+// guardSettle outlasts the login guard's poll interval
+// (guard.DefaultPollInterval), after which it has persisted what a login
+// taught it.
+const guardSettle = 3 * time.Second
 
 // straceOrSkip returns the path of strace, or skips the test if strace is
 // not installed or cannot trace here (ptrace forbidden in a container).
