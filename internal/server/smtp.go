@@ -61,6 +61,12 @@ func (s *Server) setupSMTP() error {
 		q.Close()
 		return err
 	}
+	// Shutdown stops the queue in order (below); a server closed without
+	// it (a failed start) must not leave it running.
+	go func() {
+		<-s.sessions.Done()
+		q.Close()
+	}()
 
 	srv := &smtp.Server{
 		Hostname:        cfg.Hostname,

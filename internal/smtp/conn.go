@@ -507,10 +507,9 @@ func (c *conn) interrupt() {
 }
 
 // kill closes the socket at once (revocation, forced shutdown); go-smtp
-// then ends the session.
+// then ends the session, and closes the conn (done) when it has.
 func (c *conn) kill() {
 	c.raw.Close()
-	c.closeOnce.Do(func() { close(c.done) })
 }
 
 // Close implements net.Conn; go-smtp calls it when the session ends.

@@ -50,6 +50,9 @@ type envOptions struct {
 	noQueue bool
 	unix    bool // LMTP also on a unix socket
 	auth    func(auth.Authenticator) auth.Authenticator
+	// verifier and signer replace the fakes (real mailauth ones).
+	verifier Verifier
+	signer   Signer
 }
 
 func newEnv(t testing.TB, opts envOptions) *testEnv {
@@ -125,6 +128,12 @@ func newEnv(t testing.TB, opts envOptions) *testEnv {
 	}
 	if e.queue != nil {
 		e.srv.Queue = e.queue
+	}
+	if opts.verifier != nil {
+		e.srv.Verifier = opts.verifier
+	}
+	if opts.signer != nil {
+		e.srv.Signer = opts.signer
 	}
 	sessions, endSessions := context.WithCancel(ctx)
 	var wg sync.WaitGroup

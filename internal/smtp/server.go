@@ -36,7 +36,6 @@ package smtp
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -287,9 +286,8 @@ func (s *Server) ServeConn(ctx context.Context, nc net.Conn, kind Listener) {
 		c.refuse("554 5.7.1 LMTP is only for trusted networks")
 		return
 	}
-	if (kind == Submissions) && !c.handshake() {
-		return
-	}
+	// Registered before the TLS handshake, so that a forced shutdown
+	// ends a handshake that hangs too.
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
@@ -298,10 +296,15 @@ func (s *Server) ServeConn(ctx context.Context, nc net.Conn, kind Listener) {
 		delete(s.conns, c)
 		s.mu.Unlock()
 	}()
+	if kind == Submissions && !c.handshake() {
+		return
+	}
 	if !s.accept[kind].hand(c) {
 		c.Close()
 		return
 	}
+	// go-smtp closes the connection when its session has ended, the
+	// message in progress included: the store stays open until then.
 	<-c.done
 }
 
@@ -403,5 +406,3 @@ func (e errorLog) Printf(format string, v ...any) {
 }
 
 func (e errorLog) Println(v ...any) { e.Printf("%s", fmt.Sprint(v...)) }
-
-var errShutdown = errors.New("smtp: server shutting down")
