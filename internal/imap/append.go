@@ -61,8 +61,8 @@ func parseFlags(in []string, known []string) (store.Flags, []string, error) {
 	return f, kw, nil
 }
 
-// cmdAppend runs APPEND, including MULTIAPPEND (RFC 3502) and UIDPLUS
-// APPENDUID (RFC 4315 section 3).
+// cmdAppend runs APPEND, including MULTIAPPEND (RFC 3502), CATENATE (RFC
+// 4469, see catenate.go) and UIDPLUS APPENDUID (RFC 4315 section 3).
 func (c *session) cmdAppend(ctx context.Context, cmd *wire.Command) error {
 	args := cmd.Args.(*wire.AppendArgs)
 	mb, err := c.lookupTarget(ctx, args.Mailbox)
@@ -73,16 +73,23 @@ func (c *session) cmdAppend(ctx context.Context, cmd *wire.Command) error {
 	if c.sel != nil && c.sel.mbox.ID == mb.ID {
 		known = c.sel.keywords
 	}
+	cat := c.newCatenation()
+	defer cat.Close()
 	msgs := make([]store.NewMessage, 0, len(args.Messages))
-	for _, m := range args.Messages {
-		if m.Data == nil || m.Data.Size() == 0 {
+	for i := range args.Messages {
+		m := &args.Messages[i]
+		body, size, err := cat.message(ctx, m)
+		if err != nil {
+			return err
+		}
+		if size == 0 {
 			return errNo("CANNOT", "Cannot append an empty message")
 		}
 		f, kw, err := parseFlags(m.Flags, known)
 		if err != nil {
 			return err
 		}
-		nm := store.NewMessage{Flags: f, Keywords: kw, Body: m.Data.Open()}
+		nm := store.NewMessage{Flags: f, Keywords: kw, Body: body}
 		if m.HasDate {
 			nm.InternalDate = m.Date
 		}

@@ -46,8 +46,15 @@ func (c *session) cmdReplace(ctx context.Context, cmd *wire.Command) error {
 	if err != nil {
 		return err
 	}
-	m := args.Message
-	if m.Data == nil || m.Data.Size() == 0 {
+	m := &args.Message
+	// RFC 8508 section 4.2: REPLACE takes CATENATE's append-data too.
+	cat := c.newCatenation()
+	defer cat.Close()
+	body, size, err := cat.message(ctx, m)
+	if err != nil {
+		return err
+	}
+	if size == 0 {
 		return errNo("CANNOT", "Cannot append an empty message")
 	}
 	var known []string
@@ -58,7 +65,7 @@ func (c *session) cmdReplace(ctx context.Context, cmd *wire.Command) error {
 	if err != nil {
 		return err
 	}
-	nm := store.NewMessage{Flags: f, Keywords: kw, Body: m.Data.Open()}
+	nm := store.NewMessage{Flags: f, Keywords: kw, Body: body}
 	if m.HasDate {
 		nm.InternalDate = m.Date
 	}
