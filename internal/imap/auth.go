@@ -40,6 +40,7 @@ func (c *session) capabilities() []string {
 		"QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE",
 		"SORT", "ESORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 		"OBJECTID", "SAVEDATE", "REPLACE", "PARTIAL", "NOTIFY", "METADATA",
+		"CATENATE", "MULTISEARCH", "LIST-METADATA", "UIDONLY",
 		"APPENDLIMIT="+strconv.FormatInt(c.limits.MaxMessageSize, 10),
 	)
 }
@@ -260,6 +261,9 @@ func (c *session) cmdUnauthenticate(ctx context.Context, cmd *wire.Command) erro
 	}
 	c.endLogin()
 	c.acct, c.mail, c.rev2 = store.Account{}, nil, false
+	// RFC 8437 section 3: what ENABLE turned on ends with the login; so
+	// do the NOTIFY settings, which name the account's mailboxes.
+	c.condstore, c.qresync, c.uidOnly, c.notify = false, false, false, nil
 	c.w.SetUTF8(false)
 	c.state = stateNotAuthenticated
 	return nil
@@ -287,6 +291,12 @@ func (c *session) cmdEnable(ctx context.Context, cmd *wire.Command) error {
 				c.qresync = true
 				c.enableCondStore()
 				enabled = append(enabled, "QRESYNC")
+			}
+		case "UIDONLY":
+			// RFC 9586 (uidonly.go).
+			if !c.uidOnly {
+				c.uidOnly = true
+				enabled = append(enabled, "UIDONLY")
 			}
 		}
 	}

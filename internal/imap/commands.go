@@ -68,6 +68,7 @@ func init() {
 		"UNSELECT":       {run: (*session).cmdClose, states: stateSelected},
 		"EXPUNGE":        {run: (*session).cmdExpunge, states: stateSelected, uid: true},
 		"SEARCH":         {run: (*session).cmdSearch, states: stateSelected, uid: true, seqBound: true},
+		"ESEARCH":        {run: (*session).cmdESearch, states: authenticated},
 		"SORT":           {run: (*session).cmdSort, states: stateSelected, uid: true, seqBound: true},
 		"REPLACE":        {run: (*session).cmdReplace, states: stateSelected, uid: true},
 		"THREAD":         {run: (*session).cmdThread, states: stateSelected, uid: true, seqBound: true},
@@ -88,6 +89,10 @@ func (c *session) execute(ctx context.Context, cmd *wire.Command) {
 		return
 	case def.states&c.state == 0:
 		c.statusLine(cmd.Tag, "BAD", "", wrongState(c.state, cmd.Name))
+		return
+	}
+	if err := c.uidOnlyRefusal(cmd); err != nil {
+		c.failed(cmd.Tag, cmd.Name, err)
 		return
 	}
 	c.okCode = ""

@@ -165,11 +165,13 @@ func (c *session) qresyncSelect(ctx context.Context, q *wire.QResyncParams) erro
 
 // writeFlagsFetchModSeq is writeFlagsFetch with MODSEQ.
 func (c *session) writeFlagsFetchModSeq(seq int, uid store.UID, f store.Flags, kw []string, ms store.ModSeq) {
-	c.w.Raw("* ")
-	c.w.Number(uint64(seq))
-	c.w.Raw(" FETCH (UID ")
-	c.w.Number(uint64(uid))
-	c.w.Raw(" FLAGS ")
+	c.writeFetchStart(seq, uid)
+	if !c.uidOnly {
+		c.w.Raw("UID ")
+		c.w.Number(uint64(uid))
+		c.w.SP()
+	}
+	c.w.Raw("FLAGS ")
 	c.writeFlagList(f, kw, !c.rev2 && c.sel.isRecent(uid))
 	c.w.SP()
 	c.writeModSeq(ms)

@@ -94,7 +94,9 @@ func (c *session) cmdFetch(ctx context.Context, cmd *wire.Command) error {
 		// after ENABLE QRESYNC.
 		return errBad("", "VANISHED needs UID FETCH with CHANGEDSINCE, after ENABLE QRESYNC")
 	}
-	plan, err := planFetch(args.Items, cmd.UID)
+	// Under UIDONLY the UIDFETCH response carries the UID; the UID item
+	// only when asked for (RFC 9586 section 3.3).
+	plan, err := planFetch(args.Items, cmd.UID && !c.uidOnly)
 	if err != nil {
 		return err
 	}
@@ -224,9 +226,7 @@ func (c *session) fetchOne(ctx context.Context, seq int, m *store.Message, plan 
 		}
 		contents[i] = sc
 	}
-	c.w.Raw("* ")
-	c.w.Number(uint64(seq))
-	c.w.Raw(" FETCH (")
+	c.writeFetchStart(seq, m.UID)
 	first := true
 	sp := func() {
 		if !first {
@@ -242,7 +242,7 @@ func (c *session) fetchOne(ctx context.Context, seq int, m *store.Message, plan 
 		c.writeFlagList(m.Flags, m.Keywords, !c.rev2 && c.sel.isRecent(m.UID))
 		// RFC 7162 section 3.2.4: a FETCH that set \Seen reports UID and
 		// MODSEQ once CONDSTORE is on.
-		if c.condstore && !plan.uid {
+		if c.condstore && !plan.uid && !c.uidOnly {
 			sp()
 			c.w.Raw("UID ")
 			c.w.Number(uint64(m.UID))

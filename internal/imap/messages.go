@@ -68,10 +68,8 @@ func (c *session) cmdStore(ctx context.Context, cmd *wire.Command) error {
 			if silent && !(c.condstore && r.Changed) {
 				continue
 			}
-			c.w.Raw("* ")
-			c.w.Number(uint64(idx + 1))
-			c.w.Raw(" FETCH (")
-			if cmd.UID || c.condstore {
+			c.writeFetchStart(idx+1, r.UID)
+			if (cmd.UID || c.condstore) && !c.uidOnly {
 				c.w.Raw("UID ")
 				c.w.Number(uint64(r.UID))
 				c.w.SP()

@@ -105,8 +105,9 @@ func (c *session) cmdSelect(ctx context.Context, cmd *wire.Command) error {
 		c.w.Number(uint64(recent))
 		c.w.Raw(" RECENT")
 		c.w.CRLF()
-		// RFC 3501 section 6.3.1: the first unseen message, by number.
-		if snap.FirstUnseen != 0 {
+		// RFC 3501 section 6.3.1: the first unseen message, by number;
+		// never under UIDONLY (RFC 9586 section 3).
+		if snap.FirstUnseen != 0 && !c.uidOnly {
 			if i := s.index(snap.FirstUnseen); i >= 0 {
 				c.w.Raw("* OK [UNSEEN ")
 				c.w.Number(uint64(i + 1))

@@ -300,15 +300,17 @@ func (c *session) syncSelected(ctx context.Context, allowExpunge, force bool) er
 // the messages after it (RFC 9051 section 7.5.1).
 func (c *session) reportExpunged(uids []store.UID) {
 	s := c.sel
-	if c.qresync && len(uids) > 0 {
-		// RFC 7162 section 3.2.10: VANISHED replaces EXPUNGE.
+	vanished := c.qresync || c.uidOnly
+	if vanished && len(uids) > 0 {
+		// RFC 7162 section 3.2.10: VANISHED replaces EXPUNGE; so does
+		// UIDONLY (RFC 9586 section 3).
 		c.writeVanished(uids, false)
 	}
 	keep := s.uids[:0:0]
 	k := 0
 	for i, u := range s.uids {
 		if k < len(uids) && uids[k] == u {
-			if !c.qresync {
+			if !vanished {
 				c.w.Raw("* ")
 				c.w.Number(uint64(i + 1 - k))
 				c.w.Raw(" EXPUNGE")
@@ -347,11 +349,13 @@ func (c *session) writeFlagsFetch(seq int, uid store.UID, f store.Flags, kw []st
 		c.writeFlagsFetchModSeq(seq, uid, f, kw, ms)
 		return
 	}
-	c.w.Raw("* ")
-	c.w.Number(uint64(seq))
-	c.w.Raw(" FETCH (UID ")
-	c.w.Number(uint64(uid))
-	c.w.Raw(" FLAGS ")
+	c.writeFetchStart(seq, uid)
+	if !c.uidOnly {
+		c.w.Raw("UID ")
+		c.w.Number(uint64(uid))
+		c.w.SP()
+	}
+	c.w.Raw("FLAGS ")
 	c.writeFlagList(f, kw, !c.rev2 && c.sel.isRecent(uid))
 	c.w.Raw(")")
 	c.w.CRLF()

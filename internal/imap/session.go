@@ -48,6 +48,8 @@ type session struct {
 	// condstore is set by the first CONDSTORE enabling command, qresync
 	// by ENABLE QRESYNC (RFC 7162 sections 3.1 and 3.2.3).
 	condstore, qresync bool
+	// uidOnly is set by ENABLE UIDONLY (RFC 9586, see uidonly.go).
+	uidOnly bool
 	// searchModSeq is set while a SEARCH uses the MODSEQ key.
 	searchModSeq bool
 	// notify holds the NOTIFY settings (RFC 5465); nil without.
