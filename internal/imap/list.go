@@ -86,6 +86,14 @@ func (c *session) cmdList(ctx context.Context, cmd *wire.Command) error {
 			return err
 		}
 	}
+	var meta *listMetadata // RFC 9590, listmetadata.go
+	if args.ReturnMetadata != nil {
+		var err error
+		if meta, err = newListMetadata(args.ReturnMetadata); err != nil {
+			return err
+		}
+		defer func() { c.okCode = meta.okCode() }()
+	}
 	if !args.Extended && len(args.Patterns) == 1 && args.Patterns[0] == "" {
 		// The basic form's empty pattern asks for the delimiter.
 		c.w.Raw(`* LIST (\Noselect) "/" ""`)
@@ -164,6 +172,11 @@ func (c *session) cmdList(ctx context.Context, cmd *wire.Command) error {
 			c.w.Raw(` ("CHILDINFO" ("SUBSCRIBED"))`)
 		}
 		c.w.CRLF()
+		if meta != nil && n.mbox != nil {
+			if err := c.writeListMetadata(ctx, meta, n.mbox); err != nil {
+				return err
+			}
+		}
 		if len(args.ReturnStatus) > 0 && n.mbox != nil {
 			st, err := c.statusValues(ctx, n.mbox.ID, args.ReturnStatus)
 			if err != nil {
