@@ -28,6 +28,7 @@ func logf(format string, args ...any) {
 type comparison struct {
 	o        options
 	dir      string
+	root     string // the repository
 	bin      string
 	password string
 	servers  []*server // postfach first
@@ -143,7 +144,7 @@ func run(ctx context.Context, o options) error {
 		defer os.RemoveAll(dir)
 	}
 	logf("working in %s", dir)
-	cmp := &comparison{o: o, dir: dir, bin: filepath.Join(dir, "bin", "postfach"), notes: cmp0.notes}
+	cmp := &comparison{o: o, dir: dir, root: root, bin: filepath.Join(dir, "bin", "postfach"), notes: cmp0.notes}
 	pw := make([]byte, 12)
 	rand.Read(pw)
 	cmp.password = hex.EncodeToString(pw)
