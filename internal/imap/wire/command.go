@@ -59,7 +59,7 @@ type EnableArgs struct {
 // SortArgs: SORT (RFC 5256, RFC 5267 RETURN, RFC 5957 DISPLAY keys).
 type SortArgs struct {
 	// Return holds the ESORT return options, upper case: MIN MAX ALL
-	// COUNT; HasReturn is true when RETURN was given.
+	// COUNT RELEVANCY (RFC 6203); HasReturn is true when RETURN was given.
 	Return    []string
 	HasReturn bool
 	Keys      []SortCriterion
@@ -68,7 +68,7 @@ type SortArgs struct {
 }
 
 // SortCriterion is one sort key: ARRIVAL CC DATE FROM SIZE SUBJECT TO
-// DISPLAYFROM DISPLAYTO.
+// DISPLAYFROM DISPLAYTO RELEVANCY (RFC 6203).
 type SortCriterion struct {
 	Key     string
 	Reverse bool
@@ -298,8 +298,8 @@ type ExpungeArgs struct {
 // SearchArgs: SEARCH [RETURN (opts)] [CHARSET c] criteria.
 type SearchArgs struct {
 	// Return holds the ESEARCH return options (RFC 4731, RFC 5182), upper
-	// case: MIN MAX ALL COUNT SAVE. HasReturn is true when RETURN was given,
-	// even as "RETURN ()".
+	// case: MIN MAX ALL COUNT SAVE, and RELEVANCY (RFC 6203). HasReturn
+	// is true when RETURN was given, even as "RETURN ()".
 	Return    []string
 	HasReturn bool
 	// Partial is the PARTIAL return option (RFC 9394); Return then
@@ -326,6 +326,7 @@ type SearchArgs struct {
 //	UID                                           (Set)
 //	SEQSET                                        (Set: a bare sequence set)
 //	NOT                                           (Children[0])
+//	FUZZY                                         (Children[0]; RFC 6203)
 //	OR                                            (Children[0], Children[1])
 //	AND                                           (Children: a parenthesized list)
 //

@@ -564,7 +564,7 @@ func encodeCommand(cmd *Command) []byte {
 				w.Number(k.Number)
 			case "UID":
 				set(k.Set)
-			case "NOT", "OR":
+			case "NOT", "OR", "FUZZY":
 				for _, c := range k.Children {
 					w.SP()
 					key(c)

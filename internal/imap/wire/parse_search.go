@@ -17,9 +17,12 @@ func (r *Reader) parseSearch() *SearchArgs {
 		a.Return = []string{}
 		r.sp()
 		r.list(func() {
-			var buf [8]byte
+			var buf [16]byte
 			var opt string
 			switch string(r.keyword(buf[:])) {
+			case "RELEVANCY":
+				// RFC 6203 section 4.
+				opt = "RELEVANCY"
 			case "MIN":
 				opt = "MIN"
 			case "MAX":
@@ -83,7 +86,7 @@ func upperString(s string) string {
 // searchKey reads one search-key (RFC 9051 section 9, RFC 3501 for NEW,
 // OLD and RECENT; RFC 7162 MODSEQ, RFC 5032 OLDER and YOUNGER, RFC 8514
 // SAVEDBEFORE, SAVEDON, SAVEDSINCE and SAVEDATESUPPORTED, RFC 8474 EMAILID
-// and THREADID).
+// and THREADID, RFC 6203 FUZZY).
 func (r *Reader) searchKey(depth int) SearchKey {
 	if depth > maxSearchDepth {
 		r.fail("search criteria nested too deeply")
@@ -186,6 +189,11 @@ func (r *Reader) searchKey(depth int) SearchKey {
 	case "NOT":
 		r.sp()
 		return SearchKey{Name: "NOT", Children: []SearchKey{r.searchKey(depth + 1)}}
+
+	case "FUZZY":
+		// RFC 6203 section 7: "FUZZY" SP search-key.
+		r.sp()
+		return SearchKey{Name: "FUZZY", Children: []SearchKey{r.searchKey(depth + 1)}}
 
 	case "OR":
 		r.sp()

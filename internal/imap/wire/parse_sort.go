@@ -14,9 +14,9 @@ func (r *Reader) parseSort() *SortArgs {
 		a.Return = []string{}
 		r.sp()
 		r.list(func() {
-			var buf [8]byte
+			var buf [16]byte
 			switch opt := string(r.keyword(buf[:])); opt {
-			case "MIN", "MAX", "ALL", "COUNT":
+			case "MIN", "MAX", "ALL", "COUNT", "RELEVANCY": // RELEVANCY: RFC 6203 section 6
 				a.Return = append(a.Return, opt)
 			default:
 				r.fail("unknown SORT return option")
@@ -32,7 +32,8 @@ func (r *Reader) parseSort() *SortArgs {
 		}
 		var buf [16]byte
 		switch key := string(r.keyword(buf[:])); key {
-		case "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO":
+		case "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO",
+			"RELEVANCY": // RFC 6203 section 6
 			c.Key = key
 		default:
 			r.fail("unknown sort key")
