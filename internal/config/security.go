@@ -214,7 +214,7 @@ func (t *TLS) Pairs() []CertKey {
 
 // validate checks the [tls] table beyond cert/key; each error names its
 // key.
-func (t *TLS) validate() []error {
+func (t *TLS) validate(hostname string) []error {
 	var errs []error
 	add := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("tls.%s: %s", key, fmt.Sprintf(format, args...)))
@@ -227,8 +227,13 @@ func (t *TLS) validate() []error {
 	if !t.ACME {
 		return errs
 	}
+	if len(t.ACMEDomains) == 0 && !publicName(hostname) {
+		add("acme_domains", "the hostname %q is not a public DNS name an ACME CA issues for; set acme_domains", hostname)
+	}
 	for i, d := range t.ACMEDomains {
-		if _, err := netip.ParseAddr(d); err == nil {
+		if !publicName(d) && checkDNSName(d) == nil {
+			add(fmt.Sprintf("acme_domains[%d]", i), "%q is not a public DNS name an ACME CA issues for", d)
+		} else if _, err := netip.ParseAddr(d); err == nil {
 			add(fmt.Sprintf("acme_domains[%d]", i), "%q is an IP address; ACME certificates here are for names", d)
 		} else if err := checkDNSName(d); err != nil || strings.HasPrefix(d, "*.") {
 			add(fmt.Sprintf("acme_domains[%d]", i), "%q is not a host name (wildcards need DNS-01, which is not offered)", d)
@@ -270,4 +275,19 @@ func (t *TLS) ACMENames(hostname string) []string {
 		return t.ACMEDomains
 	}
 	return []string{hostname}
+}
+
+// publicName reports whether an ACME CA could issue for name: a DNS name
+// with a dot, not a local-only one (RFC 6761, RFC 6762, RFC 8375).
+func publicName(name string) bool {
+	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	if checkDNSName(name) != nil || !strings.Contains(name, ".") {
+		return false
+	}
+	for _, suffix := range []string{".localhost", ".local", ".internal", ".home.arpa", ".invalid", ".test", ".example"} {
+		if strings.HasSuffix(name, suffix) {
+			return false
+		}
+	}
+	return true
 }

@@ -50,6 +50,8 @@ func TestValidateSecurity(t *testing.T) {
 		{"known ttl", func(c *Config) { c.Security.KnownAddressTTL = time.Minute }, "security.known_address_ttl"},
 		{"pair", func(c *Config) { c.TLS.Certificates = []CertKey{{Cert: "/a.pem"}} }, "tls.certificates[0]: set both"},
 		{"acme", func(c *Config) { c.TLS.ACME = true }, ""},
+		{"acme local hostname", func(c *Config) { c.TLS.ACME, c.Hostname = true, "mail.local" }, "tls.acme_domains: the hostname"},
+		{"acme single label", func(c *Config) { c.TLS.ACME, c.TLS.ACMEDomains = true, []string{"mail"} }, "tls.acme_domains[0]"},
 		{"acme ip", func(c *Config) { c.TLS.ACME, c.TLS.ACMEDomains = true, []string{"192.0.2.1"} }, "tls.acme_domains[0]"},
 		{"acme wildcard", func(c *Config) { c.TLS.ACME, c.TLS.ACMEDomains = true, []string{"*.example.org"} }, "tls.acme_domains[0]"},
 		{"acme ca", func(c *Config) { c.TLS.ACME, c.TLS.ACMECA = true, "http://ca.example/dir" }, "tls.acme_ca"},

@@ -134,7 +134,7 @@ func (cfg *Config) Validate() error {
 
 	errs = append(errs, cfg.POP3.validate()...)
 	errs = append(errs, cfg.Security.validate()...)
-	errs = append(errs, cfg.TLS.validate()...)
+	errs = append(errs, cfg.TLS.validate(cfg.Hostname)...)
 	errs = append(errs, cfg.Queue.validate()...)
 	errs = append(errs, cfg.validateSMTP()...)
 

@@ -156,11 +156,8 @@ func (g *Guard) reload(ctx context.Context) {
 	g.gen = gen
 	g.setBansLocked(bans, now)
 	for p, b := range old {
+		// (Bans not written yet are in g.bans: setBansLocked kept them.)
 		if _, still := g.bans[p]; still || !b.Active(now) {
-			continue
-		}
-		if _, unsaved := g.unsavedBans[p]; unsaved {
-			g.bans[p] = b
 			continue
 		}
 		g.log.Info("login guard: ban lifted", "prefix", p.String())
@@ -170,7 +167,6 @@ func (g *Guard) reload(ctx context.Context) {
 			}
 		}
 	}
-	g.indexBansLocked()
 }
 
 // setBansLocked makes bans (plus the unsaved ones) the bans in force.
