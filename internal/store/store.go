@@ -472,6 +472,9 @@ type SearchCriteria struct {
 	Header []HeaderMatch // case-insensitive substring of a header field
 	Body   []string      // case-insensitive substring of the decoded body
 	Text   []string      // header or body
+	// Fuzzy holds RFC 6203 FUZZY text keys: approximate matches, which
+	// a backend may also rank (RelevancySearcher).
+	Fuzzy []FuzzyMatch
 
 	Flags       Flags // all set
 	NotFlags    Flags // all clear
@@ -493,6 +496,52 @@ type SearchCriteria struct {
 type HeaderMatch struct {
 	Field string
 	Value string
+}
+
+// FuzzyField says what text a FuzzyMatch looks at.
+type FuzzyField uint8
+
+const (
+	FuzzyBody   FuzzyField = iota + 1 // the decoded body text (BODY)
+	FuzzyText                         // header, body and attachment file names (TEXT)
+	FuzzyHeader                       // the header field named Field (SUBJECT, FROM, HEADER ...)
+)
+
+// FuzzyMatch is an RFC 6203 FUZZY text key. What matches approximately
+// is defined once, for every backend, by package match (FuzzyWords): a
+// message matches when each word of Value of three or more letters has
+// at least half of its three-letter pieces in the text; a Value without
+// such a word is a plain substring search.
+type FuzzyMatch struct {
+	In    FuzzyField
+	Field string // the header field, for FuzzyHeader
+	Value string
+}
+
+// RelevancySearcher is implemented by stores that rank FUZZY matches
+// (RFC 6203 section 4).
+type RelevancySearcher interface {
+	// SearchRelevancy is Search that also scores each UID: relevancy[i]
+	// is the score of uids[i], from 1 to 100 (the best match of the
+	// search has 100). Messages matched by no fuzzy key score 100.
+	SearchRelevancy(ctx context.Context, mbox MailboxID, c *SearchCriteria) (uids []UID, relevancy []uint8, err error)
+}
+
+// Previewer is implemented by stores that keep RFC 8970 previews.
+type Previewer interface {
+	// Previews returns the preview of each message of uids that exists,
+	// ascending by UID: at most 200 characters of its first text part,
+	// "" when it has none. With lazy set, a preview that is not ready
+	// (not computed yet for a message stored before previews existed)
+	// has Ready false rather than being computed now.
+	Previews(ctx context.Context, mbox MailboxID, uids UIDSet, lazy bool) ([]Preview, error)
+}
+
+// Preview is one message's preview.
+type Preview struct {
+	UID   UID
+	Text  string
+	Ready bool
 }
 
 // Credentials: what the auth layer keeps beside an account's password

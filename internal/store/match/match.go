@@ -48,6 +48,7 @@ type Matcher struct {
 	// the header section (the header half of Text), folded; nodes refer to
 	// them by index so that each message's body is scanned once.
 	bodyNeedles, headerNeedles []string
+	nameNeedles                []string // attachment names (FUZZY TEXT)
 	content                    bool
 }
 
@@ -56,6 +57,7 @@ type node struct {
 	headers     []headerNeedle
 	body, text  []int // indexes into bodyNeedles; text also into headerNeedles
 	textHdr     []int
+	fuzzy       []fuzzyNode
 	not         []node
 	or          [][2]node
 	since       int64 // civil days; valid when c.Since is set
@@ -106,6 +108,9 @@ func (m *Matcher) compile(c *store.SearchCriteria, depth int) (node, error) {
 		n.textHdr = append(n.textHdr, len(m.headerNeedles))
 		m.headerNeedles = append(m.headerNeedles, Fold(s))
 		m.content = true
+	}
+	if err := m.compileFuzzy(&n, c); err != nil {
+		return node{}, err
 	}
 	if !c.Since.IsZero() {
 		n.since = CivilDay(c.Since)
@@ -165,6 +170,7 @@ type eval struct {
 	msg        *Message
 	bodyFound  []bool
 	hdrFound   []bool
+	nameFound  []bool
 	headerVals map[string][]string
 }
 
@@ -256,6 +262,12 @@ func (e *eval) node(n *node) (bool, error) {
 		}
 		hfound, err := e.headerText()
 		if err != nil || !hfound[n.textHdr[k]] {
+			return false, err
+		}
+	}
+	for i := range n.fuzzy {
+		ok, err := e.fuzzy(&n.fuzzy[i])
+		if err != nil || !ok {
 			return false, err
 		}
 	}

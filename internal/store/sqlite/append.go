@@ -117,6 +117,7 @@ func (m *mail) Append(ctx context.Context, id store.MailboxID, msgs []store.NewM
 		}
 		return store.AppendResult{}, err
 	}
+	m.s.index.kick()
 	return res, nil
 }
 
@@ -161,7 +162,11 @@ func (t *wtx) insertBlob(in *ingested) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return res.LastInsertId()
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	return id, t.insertText(id, &in.text)
 }
 
 // checkQuota fails with ErrOverQuota when adding bytes and messages would

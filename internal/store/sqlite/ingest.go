@@ -105,6 +105,7 @@ type ingested struct {
 	headers    [len(indexedHeaders)]*string
 	references string // the raw References field, for sort
 	sort       sortColumns
+	text       textRow // full-text search and preview (fts.go)
 }
 
 // indexedHeaders are the header fields kept (decoded, folded) in blobs
@@ -194,6 +195,11 @@ func (s *Store) ingest(ctx context.Context, body io.Reader) (in ingested, err er
 	}
 	in.indexHeader(header[:min(int64(len(header)), part.BodyStart)])
 	in.sort = computeSortColumns(part.Envelope, in.references)
+	var whole []byte
+	if head.n <= int64(len(head.buf)) {
+		whole = head.buf
+	}
+	in.text = s.extractText(ctx, in.blob, whole, part)
 	return in, nil
 }
 

@@ -134,6 +134,7 @@ CREATE TABLE blob_trash (
 	aliasesSchema,     // 4 -> 5 (aliases.go)
 	sortSchema,        // 5 -> 6 (sortkeys.go)
 	metadataSchema,    // 6 -> 7 (metadata.go)
+	ftsSchema,         // 7 -> 8 (fts.go)
 }
 
 // migrate brings the database to the current schema. It runs in one

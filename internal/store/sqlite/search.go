@@ -10,25 +10,33 @@ import (
 
 	"postfach/internal/mime"
 	"postfach/internal/store"
+	"postfach/internal/store/fts"
 	"postfach/internal/store/match"
 )
 
 // sqlFilter is criteria translated to SQL over messages m joined with
-// blobs b. When complete is false the condition is implied by the criteria
-// (every matching message satisfies it) but does not decide them, and
-// match.Matcher confirms each candidate.
+// blobs b and, for text keys, blob_text t. When complete is false the
+// condition is implied by the criteria (every matching message satisfies
+// it) but does not decide them, and match.Matcher confirms each candidate.
+//
+// conds hold for every message; tconds are text conditions (fts_search.go),
+// exact only for messages whose blob_text holds their complete text, and
+// meaningless for the others, which the matcher decides.
 type sqlFilter struct {
 	conds    []string
 	args     []any
+	tconds   []string
+	targs    []any
 	complete bool
 	blobs    bool // the condition refers to b
+	idx      fts.Index
 }
 
 // Bound on the ranges of one UID set written into SQL.
 const maxSQLRanges = 64
 
-func translate(c *store.SearchCriteria) sqlFilter {
-	f := sqlFilter{complete: true}
+func translate(c *store.SearchCriteria, idx fts.Index) sqlFilter {
+	f := sqlFilter{complete: true, idx: idx}
 	f.add(c)
 	return f
 }
@@ -132,34 +140,37 @@ func (f *sqlFilter) add(c *store.SearchCriteria) {
 			f.cond("coalesce(instr(b."+col+", ?), 0) > 0", match.Fold(h.Value))
 		}
 	}
-	if len(c.Body) > 0 || len(c.Text) > 0 {
-		f.complete = false
-	}
+	f.addText(c)
+	// A NOT or OR over text conditions is a text condition itself.
 	for i := range c.Not {
-		sub := translate(&c.Not[i])
+		sub := translate(&c.Not[i], f.idx)
 		if !sub.complete {
 			f.complete = false
 			continue
 		}
-		f.cond("NOT "+sub.where(), sub.args...)
+		w, args := sub.exact()
+		if sub.hasText() {
+			f.tcond("NOT "+w, args...)
+		} else {
+			f.cond("NOT "+w, args...)
+		}
 		f.blobs = f.blobs || sub.blobs
 	}
 	for i := range c.Or {
-		a, b := translate(&c.Or[i][0]), translate(&c.Or[i][1])
+		a, b := translate(&c.Or[i][0], f.idx), translate(&c.Or[i][1], f.idx)
 		if !a.complete || !b.complete {
 			f.complete = false
 			continue
 		}
-		f.cond("("+a.where()+" OR "+b.where()+")", append(a.args, b.args...)...)
+		wa, aa := a.exact()
+		wb, ba := b.exact()
+		if a.hasText() || b.hasText() {
+			f.tcond("("+wa+" OR "+wb+")", append(aa, ba...)...)
+		} else {
+			f.cond("("+wa+" OR "+wb+")", append(aa, ba...)...)
+		}
 		f.blobs = f.blobs || a.blobs || b.blobs
 	}
-}
-
-func (f *sqlFilter) where() string {
-	if len(f.conds) == 0 {
-		return "(1)"
-	}
-	return "(" + strings.Join(f.conds, " AND ") + ")"
 }
 
 // likeWord is a LIKE pattern for kw as one word of " "+keywords+" ".
@@ -176,7 +187,7 @@ func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCr
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", store.ErrNotAllowed, err)
 	}
-	f := translate(c)
+	f := translate(c, m.s.index.idx)
 	var out []store.UID
 	err = m.s.readTx(ctx, func(tx reader) error {
 		if _, err := m.mailboxByID(ctx, tx, id); err != nil {
@@ -186,14 +197,63 @@ func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCr
 		if f.blobs || !f.complete {
 			join = " JOIN blobs b ON b.id = m.blob_id"
 		}
-		args := append([]any{id}, f.args...)
-		if f.complete {
+		where, fargs := f.exact()
+		if !f.hasText() {
 			var err error
-			out, err = scanUIDs(tx.QueryContext(ctx, `SELECT m.uid FROM messages m`+join+` WHERE m.mailbox_id = ? AND `+f.where()+` ORDER BY m.uid`, args...))
+			out, err = m.searchRows(ctx, tx, matcher, !f.complete, join, where, append([]any{id}, fargs...))
 			return err
 		}
+		// Text conditions decide the messages whose text is complete;
+		// the matcher decides the others, which are few or none.
+		join += " JOIN blob_text t ON t.blob_id = m.blob_id"
+		exact, err := m.searchRows(ctx, tx, matcher, !f.complete, join, where+" AND t.state >= 6", append([]any{id}, fargs...))
+		if err != nil {
+			return err
+		}
+		out = exact
+		if unsure, err := anyUnsureText(ctx, tx); err != nil || !unsure {
+			return err
+		}
+		if !strings.Contains(join, "blobs b") {
+			join = " JOIN blobs b ON b.id = m.blob_id" + join
+		}
+		where, fargs = f.candidates()
+		rest, err := m.searchRows(ctx, tx, matcher, true, join, where+" AND t.state < 6", append([]any{id}, fargs...))
+		if err != nil {
+			return err
+		}
+		out = mergeUIDs(exact, rest)
+		return nil
+	})
+	return out, err
+}
+
+// mergeUIDs merges two ascending UID lists without common elements.
+func mergeUIDs(a, b []store.UID) []store.UID {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]store.UID, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] < b[0] {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
+// searchRows returns the UIDs of the messages of the mailbox (args[0])
+// that satisfy where, confirmed by the matcher when confirm is set.
+func (m *mail) searchRows(ctx context.Context, tx reader, matcher *match.Matcher, confirm bool, join, where string, args []any) ([]store.UID, error) {
+	if !confirm {
+		return scanUIDs(tx.QueryContext(ctx, `SELECT m.uid FROM messages m`+join+` WHERE m.mailbox_id = ? AND `+where+` ORDER BY m.uid`, args...))
+	}
+	var out []store.UID
+	err := func() error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+messageCols+`, b.name, b.sent_date, b.sent_tz, b.h_subject, b.h_from, b.h_to, b.h_cc, b.h_bcc, b.h_message_id
-			FROM messages m`+join+` WHERE m.mailbox_id = ? AND `+f.where()+` ORDER BY m.uid`, args...)
+			FROM messages m`+join+` WHERE m.mailbox_id = ? AND `+where+` ORDER BY m.uid`, args...)
 		if err != nil {
 			return err
 		}
@@ -226,7 +286,7 @@ func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCr
 			}
 		}
 		return rows.Err()
-	})
+	}()
 	return out, err
 }
 

@@ -98,6 +98,7 @@ type Store struct {
 	recent *recentClaims
 	uids   *uidCache
 	bufs   sync.Pool // *ingestBufs
+	index  *indexer  // full-text indexer (fts_indexer.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -206,11 +207,15 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: computing sort keys of stored messages: %w", err)
 	}
+	s.index = startIndexer(s, fts5Index{})
 	return s, nil
 }
 
 // Close waits for queued writes and closes the store.
 func (s *Store) Close() error {
+	if s.index != nil {
+		s.index.close()
+	}
 	err := s.w.close()
 	s.cp.close()
 	if e := s.blobs.Close(); err == nil {

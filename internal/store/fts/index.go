@@ -1,0 +1,60 @@
+package fts
+
+import (
+	"context"
+	"database/sql"
+
+	"postfach/internal/store/match"
+)
+
+// Tx is what an Index needs of the backend's transaction: *sql.Tx and
+// *sql.Conn have it, and so does a backend's own writer through an
+// adapter.
+type Tx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Index is a full-text index of Documents keyed by an int64 id: a blob's,
+// so that copies of a message share one entry. A store backend implements
+// it on its own database (SQLite: an FTS5 trigram table; PostgreSQL
+// would use pg_trgm) and calls it within its own transactions: Add in the
+// transaction that makes a document searchable, Remove in the one that
+// deletes its last message, so the index never disagrees with the rows.
+//
+// The index answers candidate questions only. Every document containing
+// all the grams asked for must be among the ids AllOf yields; the backend
+// confirms each candidate against the folded text it keeps.
+type Index interface {
+	// Add indexes doc under id. An id is added at most once before its
+	// Remove.
+	Add(ctx context.Context, tx Tx, id int64, doc *Document) error
+	// Remove drops id; removing an id that is not there does nothing.
+	Remove(ctx context.Context, tx Tx, id int64) error
+	// AllOf returns a query, for the backend to embed as a subquery,
+	// that yields the ids of the documents containing every gram (each
+	// three runes, folded), and its arguments.
+	AllOf(grams []string) (query string, args []any)
+	// DocFreq returns in how many documents each gram occurs.
+	DocFreq(ctx context.Context, tx Tx, grams []string) ([]int64, error)
+}
+
+// maxNeedleGrams bounds the grams a substring search asks the index for:
+// more narrow the candidates little and cost a posting list each.
+const maxNeedleGrams = 12
+
+// NeedleGrams returns the grams to look up for a folded substring needle,
+// at most maxNeedleGrams of them, spread over its length so that they
+// cover its start, middle and end; none when the needle is shorter than
+// three runes and only a scan can find it.
+func NeedleGrams(folded string) []string {
+	grams := match.Trigrams(folded)
+	if len(grams) <= maxNeedleGrams {
+		return grams
+	}
+	spread := make([]string, maxNeedleGrams)
+	for i := range spread {
+		spread[i] = grams[i*(len(grams)-1)/(maxNeedleGrams-1)]
+	}
+	return spread
+}

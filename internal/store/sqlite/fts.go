@@ -1,0 +1,221 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"strings"
+
+	"postfach/internal/mime"
+	"postfach/internal/store/fts"
+)
+
+// Full-text search. Every blob has a blob_text row, written in the
+// transaction that stores the blob: the text of the message folded as
+// SEARCH compares it (fts.Extract) and its RFC 8970 preview. A background
+// indexer (fts_indexer.go) then adds the text to blob_fts, an FTS5 table
+// with the trigram tokenizer, and records that in the row's state.
+//
+// Why the index is filled after the commit and not in it: adding a 10 KB
+// message to a trigram index costs about as much writer time as the whole
+// rest of its delivery, and the writer is the one thread every delivery of
+// the server waits for. Queued rows stay searchable: a search takes every
+// blob not yet indexed as a candidate and decides it from the folded text
+// of its blob_text row (instr), so an acknowledged message is found from
+// the moment it is acknowledged; only the cost of finding it differs.
+//
+// blob_text.state is a set of bits:
+//
+//	textExtracted (4): header, body and names hold the message's text
+//	textExact     (2): ... all of it (not cut at fts.MaxText)
+//	textIndexed   (1): the text is in blob_fts
+//
+// Rows stored before this table existed start at 0 and are extracted by
+// the indexer (the backfill). A row at textSteady (7) is decided by the
+// index and its text alone; any other row is a candidate of every text
+// search; a row below textExtracted|textExact (6) is decided by the
+// matcher, reading the blob.
+//
+// blob_fts is contentless (the text is in blob_text already) with
+// detail=none: it records which blobs contain a trigram, not where. That
+// makes it a third of the size of a positional index and four times
+// faster to fill; what it does not answer (whether the trigrams are
+// adjacent) instr answers on the candidates. FTS5's bm25() needs
+// positions, so FUZZY relevancy is computed here (fts.GramScore) from the
+// document frequencies the index keeps (blob_fts_vocab).
+//
+// A trigger deletes a blob's text and index entry with its blobs row, in
+// the same transaction, whatever deletes it.
+const ftsSchema = `
+CREATE TABLE blob_text (
+	blob_id INTEGER PRIMARY KEY,
+	state   INTEGER NOT NULL,
+	header  TEXT NOT NULL DEFAULT '',
+	body    TEXT NOT NULL DEFAULT '',
+	names   TEXT NOT NULL DEFAULT '',
+	size    INTEGER NOT NULL DEFAULT 0,
+	preview TEXT
+);
+-- Rows to index or to decide by scanning, and the collection figures of
+-- relevancy, without reading the text.
+CREATE INDEX blob_text_state ON blob_text(state, size);
+CREATE VIRTUAL TABLE blob_fts USING fts5(text, tokenize = 'trigram case_sensitive 1', content = '', contentless_delete = 1, detail = none);
+CREATE VIRTUAL TABLE blob_fts_vocab USING fts5vocab(blob_fts, 'row');
+INSERT INTO blob_text (blob_id, state) SELECT id, 0 FROM blobs;
+CREATE TRIGGER blobs_text_delete AFTER DELETE ON blobs BEGIN
+	DELETE FROM blob_fts WHERE rowid = old.id AND EXISTS (SELECT 1 FROM blob_text WHERE blob_id = old.id AND state & 1);
+	DELETE FROM blob_text WHERE blob_id = old.id;
+END;
+`
+
+// blob_text.state bits.
+const (
+	textIndexed   = 1
+	textExact     = 2
+	textExtracted = 4
+	textSteady    = textExtracted | textExact | textIndexed
+)
+
+// textRow is a blob's blob_text row as ingest computes it.
+type textRow struct {
+	doc     fts.Document
+	preview string
+	ok      bool // extracted; otherwise the indexer extracts it later
+}
+
+// state is the row's initial state.
+func (r *textRow) state() int {
+	switch {
+	case !r.ok:
+		return 0
+	case r.doc.Truncated:
+		return textExtracted
+	}
+	return textExtracted | textExact
+}
+
+// extractText computes a new blob's text row. whole holds the message when
+// it fit in memory, else nil and the blob is read back. A failure leaves
+// the row to the indexer (it is logged, the delivery goes on).
+func (s *Store) extractText(ctx context.Context, name string, whole []byte, root *mime.Part) textRow {
+	var r textRow
+	var src io.ReaderAt
+	if whole != nil {
+		src = bytes.NewReader(whole)
+	} else {
+		b, err := s.blobs.Open(ctx, name)
+		if err != nil {
+			s.log.Warn("sqlite: reading a new message for its text", "blob", name, "err", err)
+			return r
+		}
+		defer b.Close()
+		src = b
+	}
+	var err error
+	if r.doc, err = fts.Extract(src, root); err != nil {
+		s.log.Warn("sqlite: extracting the text of a new message", "blob", name, "err", err)
+		return textRow{}
+	}
+	if r.preview, err = fts.Preview(src, root); err != nil {
+		s.log.Warn("sqlite: computing the preview of a new message", "blob", name, "err", err)
+		return textRow{}
+	}
+	r.ok = true
+	return r
+}
+
+// insertText writes a new blob's text row.
+func (t *wtx) insertText(blobID int64, r *textRow) error {
+	var preview any
+	if r.ok {
+		preview = r.preview
+	}
+	_, err := t.exec(`INSERT INTO blob_text (blob_id, state, header, body, names, size, preview) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		blobID, r.state(), r.doc.Header, r.doc.Body, r.doc.Names, r.doc.Size(), preview)
+	return err
+}
+
+// fts5Index is fts.Index on the blob_fts table.
+type fts5Index struct{}
+
+var _ fts.Index = fts5Index{}
+
+// Add implements fts.Index.
+func (fts5Index) Add(ctx context.Context, tx fts.Tx, id int64, doc *fts.Document) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO blob_fts (rowid, text) VALUES (?, ?)`, id, doc.Text())
+	return err
+}
+
+// Remove implements fts.Index. A contentless_delete table removes a rowid
+// without the text it was added with.
+func (fts5Index) Remove(ctx context.Context, tx fts.Tx, id int64) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM blob_fts WHERE rowid = ?`, id)
+	return err
+}
+
+// AllOf implements fts.Index. Each gram is an FTS5 string, one trigram
+// token; juxtaposed strings are ANDed.
+func (fts5Index) AllOf(grams []string) (string, []any) {
+	return `SELECT rowid FROM blob_fts WHERE blob_fts MATCH ?`, []any{ftsQuery(grams)}
+}
+
+// DocFreq implements fts.Index.
+func (fts5Index) DocFreq(ctx context.Context, tx fts.Tx, grams []string) ([]int64, error) {
+	out := make([]int64, len(grams))
+	for i, g := range grams {
+		rows, err := tx.QueryContext(ctx, `SELECT doc FROM blob_fts_vocab WHERE term = ?`, g)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			if err := rows.Scan(&out[i]); err != nil {
+				rows.Close()
+				return nil, err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ftsQuery is an FTS5 query for documents containing every gram: each a
+// string (quotes doubled, FTS5's escape), ANDed by juxtaposition.
+func ftsQuery(grams []string) string {
+	var b strings.Builder
+	for i, g := range grams {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.ReplaceAll(g, `"`, `""`))
+		b.WriteByte('"')
+	}
+	return b.String()
+}
+
+// wtxTx adapts the writer's transaction to fts.Tx.
+type wtxTx struct{ t *wtx }
+
+func (x wtxTx) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
+	return x.t.exec(query, args...)
+}
+
+func (x wtxTx) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
+	return x.t.query(query, args...)
+}
+
+// readerTx adapts a read transaction to fts.Tx; reads never execute.
+type readerTx struct{ tx reader }
+
+func (x readerTx) ExecContext(context.Context, string, ...any) (sql.Result, error) {
+	return nil, fmt.Errorf("sqlite: write in a read transaction")
+}
+
+func (x readerTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return x.tx.QueryContext(ctx, query, args...)
+}

@@ -1,0 +1,368 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"postfach/internal/store"
+	"postfach/internal/store/fts"
+	"postfach/internal/store/match"
+)
+
+// SEARCH BODY, TEXT and FUZZY through the full-text index.
+//
+// A text key becomes two conditions (see sqlFilter):
+//   - a candidate condition, true for every message that can match: its
+//     blob is among those the index finds for the key's trigrams, or is
+//     not in the index with all its text (state < textSteady);
+//   - a text condition on the folded text in blob_text t (instr), which
+//     decides the key exactly where the text is complete (state has
+//     textExact), as package match would.
+//
+// Rows without complete text (a message stored before the index and not
+// backfilled yet, or one with more text than fts.MaxText) go to the
+// matcher, which reads the blob. So the answer is always the matcher's.
+
+// unsureText selects the blobs the index does not decide alone.
+const unsureText = `SELECT blob_id FROM blob_text WHERE state < ` + "7"
+
+// textCandidates is the candidate condition for blobs whose text contains
+// every one of grams.
+func (f *sqlFilter) textCandidates(grams []string) (string, []any) {
+	q, args := f.idx.AllOf(grams)
+	return "m.blob_id IN (" + q + " UNION ALL " + unsureText + ")", args
+}
+
+// tcond adds a text condition.
+func (f *sqlFilter) tcond(q string, args ...any) {
+	f.tconds = append(f.tconds, q)
+	f.targs = append(f.targs, args...)
+}
+
+// addText translates c's BODY, TEXT and FUZZY keys.
+func (f *sqlFilter) addText(c *store.SearchCriteria) {
+	for _, s := range c.Body {
+		f.substring(s, false)
+	}
+	for _, s := range c.Text {
+		f.substring(s, true)
+	}
+	for _, fz := range c.Fuzzy {
+		f.fuzzy(fz)
+	}
+}
+
+// substring translates BODY (text false) and TEXT (RFC 9051 section
+// 6.4.4): the folded needle is a substring of the body, or of the header
+// or the body.
+func (f *sqlFilter) substring(needle string, text bool) {
+	folded := match.Fold(needle)
+	if folded == "" {
+		return // the empty string is in every text
+	}
+	if grams := fts.NeedleGrams(folded); grams != nil {
+		q, args := f.textCandidates(grams)
+		f.cond(q, args...)
+	}
+	if text {
+		f.tcond("(instr(t.header, ?) > 0 OR instr(t.body, ?) > 0)", folded, folded)
+	} else {
+		f.tcond("instr(t.body, ?) > 0", folded)
+	}
+}
+
+// fuzzyIn is the SQL test of a folded string's presence in the text a
+// fuzzy key looks at.
+func fuzzyIn(fz store.FuzzyMatch, col string) string {
+	switch fz.In {
+	case store.FuzzyBody:
+		return "instr(t.body, ?) > 0"
+	case store.FuzzyText:
+		return "(instr(t.header, ?) > 0 OR instr(t.body, ?) > 0 OR instr(t.names, ?) > 0)"
+	}
+	return "coalesce(instr(b." + col + ", ?), 0) > 0"
+}
+
+// repeat returns args n times over, for a condition that uses them n
+// times.
+func repeat(arg any, n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = arg
+	}
+	return out
+}
+
+// placeholders per fuzzyIn expression.
+func fuzzyArity(fz store.FuzzyMatch) int {
+	if fz.In == store.FuzzyText {
+		return 3
+	}
+	return 1
+}
+
+// fuzzy translates a FUZZY key by the rule of match.FuzzyWords.
+func (f *sqlFilter) fuzzy(fz store.FuzzyMatch) {
+	col := ""
+	if fz.In == store.FuzzyHeader {
+		if col = indexedColumn(strings.ToLower(fz.Field)); col == "" {
+			f.complete = false // the matcher reads the field from the blob
+			return
+		}
+		f.blobs = true
+	}
+	in, arity := fuzzyIn(fz, col), fuzzyArity(fz)
+	add := f.tcond
+	if fz.In == store.FuzzyHeader {
+		add = f.cond // header columns are there for every row
+	}
+	words := match.FuzzyWords(fz.Value)
+	if len(words) == 0 {
+		folded := match.Fold(fz.Value)
+		if folded == "" {
+			return
+		}
+		if grams := fts.NeedleGrams(folded); grams != nil && fz.In != store.FuzzyHeader {
+			q, args := f.textCandidates(grams)
+			f.cond(q, args...)
+		}
+		add(in, repeat(folded, arity)...)
+		return
+	}
+	for _, w := range words {
+		if fz.In != store.FuzzyHeader {
+			// Candidates: blobs the index finds for enough grams.
+			var sum []string
+			var args []any
+			for _, g := range w.Grams {
+				q, a := f.textCandidates([]string{g})
+				sum = append(sum, "("+q+")")
+				args = append(args, a...)
+			}
+			f.cond("("+strings.Join(sum, " + ")+") >= "+strconv.Itoa(w.Need), args...)
+		}
+		var sum []string
+		var args []any
+		for _, g := range w.Grams {
+			sum = append(sum, "("+in+")")
+			args = append(args, repeat(g, arity)...)
+		}
+		add("("+strings.Join(sum, " + ")+") >= "+strconv.Itoa(w.Need), args...)
+	}
+}
+
+// hasText reports whether the filter has text conditions, and so needs
+// blob_text joined and two passes (searchText).
+func (f *sqlFilter) hasText() bool { return len(f.tconds) > 0 }
+
+// exact is the whole condition, exact for rows with complete text, with
+// its arguments in order.
+func (f *sqlFilter) exact() (string, []any) {
+	conds := append(f.conds[:len(f.conds):len(f.conds)], f.tconds...)
+	if len(conds) == 0 {
+		return "(1)", nil
+	}
+	return "(" + strings.Join(conds, " AND ") + ")", append(f.args[:len(f.args):len(f.args)], f.targs...)
+}
+
+// candidates is the condition without the text conditions: true for every
+// message that may match, whatever its text.
+func (f *sqlFilter) candidates() (string, []any) {
+	if len(f.conds) == 0 {
+		return "(1)", nil
+	}
+	return "(" + strings.Join(f.conds, " AND ") + ")", f.args
+}
+
+// anyUnsureText reports whether some blob's text is incomplete, in which
+// case text searches take a second pass through the matcher.
+func anyUnsureText(ctx context.Context, tx reader) (bool, error) {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM blob_text WHERE state < 6 LIMIT 1`).Scan(&one)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// fuzzyKeys collects the fuzzy keys that can make a message match: those
+// of c and of its OR branches, not those under NOT.
+func fuzzyKeys(c *store.SearchCriteria, out []store.FuzzyMatch) []store.FuzzyMatch {
+	out = append(out, c.Fuzzy...)
+	for i := range c.Or {
+		out = fuzzyKeys(&c.Or[i][0], out)
+		out = fuzzyKeys(&c.Or[i][1], out)
+	}
+	return out
+}
+
+// SearchRelevancy implements store.RelevancySearcher: Search, then each
+// message's score, the sum over the grams of the search's fuzzy words that
+// its text contains of their BM25 weight (fts.GramScore with a term
+// frequency of one: the index keeps no positions).
+func (m *mail) SearchRelevancy(ctx context.Context, id store.MailboxID, c *store.SearchCriteria) ([]store.UID, []uint8, error) {
+	uids, err := m.Search(ctx, id, c)
+	if err != nil || len(uids) == 0 {
+		return uids, nil, err
+	}
+	keys := fuzzyKeys(c, nil)
+	scores := make([]float64, len(uids))
+	type gram struct {
+		expr string
+		args []any
+		g    string
+	}
+	var grams []gram
+	for _, fz := range keys {
+		col := ""
+		if fz.In == store.FuzzyHeader {
+			if col = indexedColumn(strings.ToLower(fz.Field)); col == "" {
+				continue // not kept in a column: it matched, it does not rank
+			}
+		}
+		in, arity := fuzzyIn(fz, col), fuzzyArity(fz)
+		for _, w := range match.FuzzyWords(fz.Value) {
+			for _, g := range w.Grams {
+				grams = append(grams, gram{in, repeat(g, arity), g})
+			}
+		}
+	}
+	if len(grams) > 0 {
+		if err := m.s.readTx(ctx, func(tx reader) error {
+			names := make([]string, len(grams))
+			for i, g := range grams {
+				names[i] = g.g
+			}
+			st, df, err := m.s.index.rankFigures(ctx, tx, names)
+			if err != nil {
+				return err
+			}
+			var sel strings.Builder
+			var selArgs []any
+			for _, g := range grams {
+				sel.WriteString(", " + g.expr)
+				selArgs = append(selArgs, g.args...)
+			}
+			pos := make(map[store.UID]int, len(uids))
+			for i, u := range uids {
+				pos[u] = i
+			}
+			const chunk = 500
+			for lo := 0; lo < len(uids); lo += chunk {
+				part := uids[lo:min(lo+chunk, len(uids))]
+				args := append(selArgs[:len(selArgs):len(selArgs)], id)
+				for _, u := range part {
+					args = append(args, u)
+				}
+				rows, err := tx.QueryContext(ctx, `SELECT m.uid, t.size`+sel.String()+`
+					FROM messages m JOIN blobs b ON b.id = m.blob_id JOIN blob_text t ON t.blob_id = m.blob_id
+					WHERE m.mailbox_id = ? AND m.uid IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+				if err != nil {
+					return err
+				}
+				present := make([]bool, len(grams))
+				dest := make([]any, 2+len(grams))
+				var uid store.UID
+				var size int
+				dest[0], dest[1] = &uid, &size
+				for i := range present {
+					dest[2+i] = &present[i]
+				}
+				for rows.Next() {
+					if err := rows.Scan(dest...); err != nil {
+						rows.Close()
+						return err
+					}
+					for i, p := range present {
+						if p {
+							scores[pos[uid]] += fts.GramScore(1, size, df[grams[i].g], st)
+						}
+					}
+				}
+				rows.Close()
+				if err := rows.Err(); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return nil, nil, err
+		}
+	}
+	return uids, fts.Relevancy(scores), nil
+}
+
+// rankCacheFor is how long collection figures are reused: they change
+// slowly, and reading them costs a walk of the index.
+const rankCacheFor = time.Minute
+
+// rankCache keeps the collection figures of relevancy.
+type rankCache struct {
+	mu    sync.Mutex
+	at    time.Time
+	stats fts.Stats
+	df    map[string]int64
+}
+
+// rankFigures returns the collection's statistics and the document
+// frequency of each gram, from the cache when fresh.
+func (ix *indexer) rankFigures(ctx context.Context, tx reader, grams []string) (fts.Stats, map[string]int64, error) {
+	c := &ix.ranks
+	c.mu.Lock()
+	stats, fresh := c.stats, time.Since(c.at) < rankCacheFor
+	df := make(map[string]int64, len(grams))
+	var missing []string
+	for _, g := range grams {
+		if n, ok := c.df[g]; ok && fresh {
+			df[g] = n
+		} else if _, dup := df[g]; !dup {
+			df[g] = 0
+			missing = append(missing, g)
+		}
+	}
+	c.mu.Unlock()
+	if !fresh {
+		var total float64
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), total(size) FROM blob_text WHERE state & 1`).Scan(&stats.Docs, &total); err != nil {
+			return stats, nil, err
+		}
+		if stats.Docs > 0 {
+			stats.AvgSize = total / float64(stats.Docs)
+		}
+	}
+	if len(missing) > 0 {
+		freqs, err := ix.idx.DocFreq(ctx, readerTx{tx}, missing)
+		if err != nil {
+			return stats, nil, err
+		}
+		for i, g := range missing {
+			df[g] = freqs[i]
+		}
+	}
+	c.mu.Lock()
+	if !fresh || c.df == nil || len(c.df) > maxCachedGrams {
+		c.df, c.at, c.stats = map[string]int64{}, time.Now(), stats
+	}
+	for _, g := range missing {
+		c.df[g] = df[g]
+	}
+	c.mu.Unlock()
+	return stats, df, nil
+}
+
+// maxCachedGrams bounds the document frequencies kept.
+const maxCachedGrams = 100_000
+
+// WriteNames implements match.NameWriter, for FUZZY TEXT in the matcher.
+func (c *content) WriteNames(w io.Writer) error {
+	b, err := c.blob()
+	if err != nil {
+		return err
+	}
+	return b.WriteNames(w)
+}
