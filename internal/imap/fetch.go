@@ -26,6 +26,11 @@ type fetchPlan struct {
 	threadID  bool // THREADID is among the items (RFC 8474)
 	// threadIDs maps UIDs to THREADIDs when threadID is set.
 	threadIDs map[store.UID]string
+	// preview is set when PREVIEW is among the items (RFC 8970),
+	// previewLazy when every PREVIEW item is PREVIEW (LAZY); previews
+	// holds the current chunk's (preview.go).
+	preview, previewLazy bool
+	previews             map[store.UID]store.Preview
 }
 
 func planFetch(items []wire.FetchItem, uid bool) (fetchPlan, error) {
@@ -72,6 +77,9 @@ func planFetch(items []wire.FetchItem, uid bool) (fetchPlan, error) {
 		case "SAVEDATE", "EMAILID": // RFC 8514, RFC 8474
 		case "THREADID":
 			p.threadID = true
+		case "PREVIEW":
+			p.previewLazy = it.Lazy && (p.previewLazy || !p.preview)
+			p.preview = true
 		default:
 			return p, errBad("", "Unsupported FETCH item "+it.Name)
 		}
@@ -134,6 +142,11 @@ func (c *session) cmdFetch(ctx context.Context, cmd *wire.Command) error {
 		msgs, err := c.mail.Messages(ctx, s.mbox.ID, set, store.FetchOptions{Structure: plan.structure})
 		if err != nil {
 			return err
+		}
+		if plan.preview {
+			if plan.previews, err = c.previews(ctx, set, plan.previewLazy); err != nil {
+				return err
+			}
 		}
 		seenNow := map[store.UID]bool{}
 		if plan.setSeen && !s.readOnly {
@@ -217,6 +230,13 @@ func (c *session) fetchOne(ctx context.Context, seq int, m *store.Message, plan 
 		defer b.Close()
 		body = b
 	}
+	var preview store.Preview
+	if plan.preview {
+		var err error
+		if preview, err = c.previewOf(ctx, &plan, m); err != nil {
+			return err
+		}
+	}
 	// Resolve every section first.
 	contents := make([]*sectionContent, len(plan.items))
 	for i, it := range plan.items {
@@ -277,6 +297,15 @@ func (c *session) fetchOne(ctx context.Context, seq int, m *store.Message, plan 
 			c.w.Raw("EMAILID (")
 			c.w.Raw(emailID(m))
 			c.w.Raw(")")
+		case "PREVIEW":
+			// RFC 8970 section 3.2: NIL only for LAZY, "" when the
+			// message has no text to preview.
+			c.w.Raw("PREVIEW ")
+			if preview.Ready {
+				c.w.String(preview.Text)
+			} else {
+				c.w.Raw("NIL")
+			}
 		case "THREADID":
 			c.w.Raw("THREADID ")
 			if id := plan.threadIDs[m.UID]; id != "" {

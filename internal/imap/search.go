@@ -22,6 +22,10 @@ func (c *session) cmdSearch(ctx context.Context, cmd *wire.Command) error {
 	if err := c.searchKeys(&crit, args.Criteria); err != nil {
 		return err // a BAD leaves "$" as it was (RFC 5182 section 2.1)
 	}
+	relevancy := slices.Contains(args.Return, "RELEVANCY")
+	if relevancy && !usesFuzzy(args.Criteria) {
+		return errRelevancyWithoutFuzzy()
+	}
 	if save {
 		// A SEARCH (SAVE) that fails with NO leaves "$" empty.
 		s.searchRes = []store.UID{}
@@ -31,15 +35,26 @@ func (c *session) cmdSearch(ctx context.Context, cmd *wire.Command) error {
 	default:
 		return errNo("BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset")
 	}
-	found, err := c.mail.Search(ctx, s.mbox.ID, &crit)
+	var found []store.UID
+	var scores []uint8 // RFC 6203 relevancy, parallel to found
+	var err error
+	if relevancy {
+		found, scores, err = c.searchScored(ctx, &crit)
+	} else {
+		found, err = c.mail.Search(ctx, s.mbox.ID, &crit)
+	}
 	if err != nil {
 		return err
 	}
 	// Only messages the client knows of may be reported.
 	uids := found[:0:0]
-	for _, u := range found {
+	var rel []uint8
+	for i, u := range found {
 		if s.index(u) >= 0 {
 			uids = append(uids, u)
+			if relevancy {
+				rel = append(rel, scores[i])
+			}
 		}
 	}
 	num := func(u store.UID) uint64 {
@@ -81,13 +96,16 @@ func (c *session) cmdSearch(ctx context.Context, cmd *wire.Command) error {
 	if args.Partial != nil {
 		lo, hi := partialBounds(args.Partial, len(uids))
 		page = uids[lo:hi]
+		if relevancy {
+			rel = rel[lo:hi] // the scores of the messages reported
+		}
 	}
 	if save {
 		// RFC 5182 section 2.4: with MIN or MAX alone, "$" holds just
 		// those messages; RFC 9394 section 3.2: with PARTIAL, the page
 		// (and MIN and MAX), unless COUNT asks for all.
 		switch {
-		case has("ALL") || has("COUNT") || len(opts) == 1:
+		case has("ALL") || has("COUNT") || !has("MIN") && !has("MAX") && args.Partial == nil:
 			s.searchRes = slices.Clone(uids)
 		case len(uids) > 0:
 			res := slices.Clone(page)
@@ -144,6 +162,11 @@ func (c *session) cmdSearch(ctx context.Context, cmd *wire.Command) error {
 			nums[i] = store.UID(num(u))
 		}
 		c.w.Raw(formatUIDSet(nums))
+	}
+	if relevancy {
+		// RFC 6203 section 4: the scores, in the order of ALL (or of
+		// the PARTIAL page).
+		c.writeRelevancy(rel)
 	}
 	if highest != 0 {
 		// RFC 7162 section 3.1.10.
@@ -316,6 +339,8 @@ func (c *session) searchKey(crit *store.SearchCriteria, k *wire.SearchKey) error
 		crit.UIDs = append(crit.UIDs, c.searchUIDSet(k.Set, true))
 	case "SEQSET":
 		crit.UIDs = append(crit.UIDs, c.searchUIDSet(k.Set, false))
+	case "FUZZY":
+		return c.fuzzyKey(crit, &k.Children[0]) // RFC 6203, fuzzy.go
 	case "NOT":
 		var sub store.SearchCriteria
 		if err := c.searchKeys(&sub, k.Children[:1]); err != nil {

@@ -56,17 +56,33 @@ func (c *session) cmdSort(ctx context.Context, cmd *wire.Command) error {
 	for i, k := range args.Keys {
 		keys[i] = store.SortKey{Field: sortFields[k.Key], Reverse: k.Reverse}
 	}
-	match, err := c.matching(ctx, args.Charset, args.Criteria)
-	if err != nil {
-		return err
-	}
-	sorted, err := c.mail.Sort(ctx, c.sel.mbox.ID, keys)
-	if err != nil {
-		return err
+	var match map[store.UID]bool
+	var sorted []store.UID
+	var scores map[store.UID]uint8 // RFC 6203 relevancy (fuzzy.go)
+	var err error
+	if withRelevancy(args) {
+		if sorted, scores, err = c.sortRelevancy(ctx, args); err != nil {
+			return err
+		}
+		match = make(map[store.UID]bool, len(sorted))
+		for _, u := range sorted {
+			match[u] = true
+		}
+	} else {
+		if match, err = c.matching(ctx, args.Charset, args.Criteria); err != nil {
+			return err
+		}
+		if sorted, err = c.mail.Sort(ctx, c.sel.mbox.ID, keys); err != nil {
+			return err
+		}
 	}
 	out := make([]uint64, 0, len(match))
+	var rel []uint8
 	for _, u := range sorted {
 		if match[u] {
+			if scores != nil {
+				rel = append(rel, scores[u])
+			}
 			if cmd.UID {
 				out = append(out, uint64(u))
 			} else {
@@ -74,11 +90,29 @@ func (c *session) cmdSort(ctx context.Context, cmd *wire.Command) error {
 			}
 		}
 	}
+	// RFC 7162 sections 3.1.9 and 3.1.10: with a MODSEQ criterion, the
+	// highest MODSEQ of the messages returned.
+	var highest store.ModSeq
+	if c.searchModSeq && len(match) > 0 {
+		uids := make([]store.UID, 0, len(match))
+		for u := range match {
+			uids = append(uids, u)
+		}
+		slices.Sort(uids)
+		if highest, err = c.highestModSeq(ctx, uids); err != nil {
+			return err
+		}
+	}
 	if !args.HasReturn {
 		c.w.Raw("* SORT")
 		for _, n := range out {
 			c.w.SP()
 			c.w.Number(n)
+		}
+		if highest != 0 {
+			c.w.Raw(" (MODSEQ ")
+			c.w.Number(uint64(highest))
+			c.w.Raw(")")
 		}
 		c.w.CRLF()
 		return nil
@@ -110,6 +144,13 @@ func (c *session) cmdSort(ctx context.Context, cmd *wire.Command) error {
 	if slices.Contains(opts, "ALL") && len(out) > 0 {
 		c.w.Raw(" ALL ")
 		c.w.Raw(orderedSet(out))
+	}
+	if highest != 0 {
+		c.w.Raw(" MODSEQ ")
+		c.w.Number(uint64(highest))
+	}
+	if slices.Contains(opts, "RELEVANCY") {
+		c.writeRelevancy(rel) // RFC 6203 section 6, in sort order
 	}
 	c.w.CRLF()
 	return nil
