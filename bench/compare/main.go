@@ -45,6 +45,7 @@ type options struct {
 	skipInstall bool
 	maxBusy     float64
 	busyWait    time.Duration
+	nice        int
 }
 
 func main() {
@@ -64,6 +65,7 @@ func main() {
 	flag.BoolVar(&o.skipInstall, "skip-install", false, "do not install Dovecot; fail if it is missing")
 	flag.Float64Var(&o.maxBusy, "max-busy", 0.15, "before each run, wait until other programs use less than this share of the CPU (0: do not wait)")
 	flag.DurationVar(&o.busyWait, "busy-wait", 10*time.Minute, "wait at most this long for a quiet CPU before a run; then run anyway and say so")
+	flag.IntVar(&o.nice, "nice", 0, "run both servers and the load generator at this nice value (-20..19); below 0 they take the CPU from other programs on a shared machine")
 	list := flag.Bool("list", false, "list the cases and exit")
 	flag.Parse()
 	if *list {
@@ -72,8 +74,8 @@ func main() {
 		}
 		return
 	}
-	if o.rounds < 1 || o.rounds > 20 || o.duration <= 0 || o.duration > time.Hour || o.users < 10 || o.messages < 10 {
-		fmt.Fprintln(os.Stderr, "compare: --rounds 1..20, --duration up to 1h, at least 10 --users and --messages")
+	if o.rounds < 1 || o.rounds > 20 || o.duration <= 0 || o.duration > time.Hour || o.users < 10 || o.messages < 10 || o.nice < -20 || o.nice > 19 {
+		fmt.Fprintln(os.Stderr, "compare: --rounds 1..20, --duration up to 1h, at least 10 --users and --messages, --nice -20..19")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -56,6 +56,9 @@ func (cmp *comparison) markdown() string {
 	fmt.Fprintf(&b, "%d rounds of %v (after %v warm-up) per workload and server, alternating; medians. "+
 		"Ratio is postfach ÷ Dovecot: above 1 postfach does more per second, or (for latency and memory, marked ↓) "+
 		"takes longer or more.", cmp.o.rounds, cmp.o.duration, cmp.o.warmup)
+	if cmp.o.nice != 0 {
+		fmt.Fprintf(&b, " Both servers and the load generator ran at nice %d.", cmp.o.nice)
+	}
 	if len(cmp.loads) > 0 {
 		fmt.Fprintf(&b, " Before each run compare waited for other programs to use less than %.0f%% of the CPU (at most %v): "+
 			"they used %.0f%% to %.0f%% (median %.0f%%) in the 2 s before the runs",

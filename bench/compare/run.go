@@ -168,7 +168,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	pf, err := startPostfach(ctx, postfachSetup{bin: cmp.bin, dir: filepath.Join(dir, "postfach"), tlsDir: tlsDir,
-		users: users, password: cmp.password, connections: max(o.idleHuge, o.idleLarge, o.idleCompare) + 1000})
+		users: users, password: cmp.password, connections: max(o.idleHuge, o.idleLarge, o.idleCompare) + 1000, nice: o.nice})
 	if err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ func run(ctx context.Context, o options) error {
 	}
 	defer restore()
 	dc, err := startDovecot(ctx, dovecotBin, filepath.Join(root, "bench", "dovecot.conf.tmpl"), dovecotSetup{
-		dir: filepath.Join(dir, "dovecot"), tlsDir: tlsDir, users: users, password: cmp.password, idleConns: o.idleCompare})
+		dir: filepath.Join(dir, "dovecot"), tlsDir: tlsDir, users: users, password: cmp.password, idleConns: o.idleCompare, nice: o.nice})
 	if err != nil {
 		return err
 	}
@@ -342,7 +342,7 @@ func (cmp *comparison) bench(ctx context.Context, name string, s *server, args [
 	}
 	defer logFile.Close()
 	fmt.Fprintf(logFile, "postfach %s\n\n", strings.Join(args, " "))
-	cmd := exec.CommandContext(ctx, cmp.bin, args...)
+	cmd := niced(ctx, cmp.o.nice, cmp.bin, args...)
 	cmd.Env = append(os.Environ(), "POSTFACH_BENCH_PASSWORD="+cmp.password)
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, logFile

@@ -78,6 +78,15 @@ func (s *server) stop() {
 	}
 }
 
+// niced returns the command that runs name with args at nice value n
+// (through nice(1), so that every thread and child inherits it).
+func niced(ctx context.Context, n int, name string, args ...string) *exec.Cmd {
+	if n == 0 {
+		return exec.CommandContext(ctx, name, args...)
+	}
+	return exec.CommandContext(ctx, "nice", append([]string{"-n", strconv.Itoa(n), name}, args...)...)
+}
+
 // startProcess starts cmd with its output in logPath.
 func startProcess(cmd *exec.Cmd, logPath string) (chan error, error) {
 	logf, err := os.Create(logPath)
@@ -247,6 +256,7 @@ type dovecotSetup struct {
 	users       []string
 	password    string
 	idleConns   int
+	nice        int
 }
 
 // startDovecot configures Dovecot from the template and starts it in the
@@ -290,7 +300,7 @@ func startDovecot(ctx context.Context, bin, template string, ds dovecotSetup) (*
 		return nil, err
 	}
 	logPath := filepath.Join(ds.dir, "log", "stdout.log")
-	cmd := exec.Command(bin, "-F", "-c", confPath)
+	cmd := niced(context.Background(), ds.nice, bin, "-F", "-c", confPath)
 	done, err := startProcess(cmd, logPath)
 	if err != nil {
 		return nil, err
@@ -310,6 +320,7 @@ type postfachSetup struct {
 	users            []string
 	password         string
 	connections      int
+	nice             int
 }
 
 // startPostfach writes a configuration, creates the users with `postfach
@@ -351,7 +362,7 @@ level = "warn"
 		return nil, err
 	}
 	admin := func(stdin string, args ...string) error {
-		cmd := exec.CommandContext(ctx, ps.bin, append(args, "--config", confPath)...)
+		cmd := niced(ctx, ps.nice, ps.bin, append(args, "--config", confPath)...)
 		cmd.Stdin = strings.NewReader(stdin)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("postfach %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -371,7 +382,7 @@ level = "warn"
 		return nil, err
 	}
 	logPath := filepath.Join(ps.dir, "serve.log")
-	cmd := exec.Command(ps.bin, "serve", "--config", confPath)
+	cmd := niced(context.Background(), ps.nice, ps.bin, "serve", "--config", confPath)
 	done, err := startProcess(cmd, logPath)
 	if err != nil {
 		return nil, err
