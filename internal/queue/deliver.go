@@ -33,7 +33,9 @@ type outcome struct {
 func (q *Queue) attempt(ctx context.Context, k jobKey) {
 	m, rcpts, err := q.loadJob(ctx, k)
 	if err != nil {
-		q.log.Error("queue: loading work", "msg", k.msgID, "domain", k.domain, "err", err)
+		if ctx.Err() == nil {
+			q.log.Error("queue: loading work", "msg", k.msgID, "domain", k.domain, "err", err)
+		}
 		return
 	}
 	if m == nil || len(rcpts) == 0 {
