@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // Envelope is what the SMTP session learned about a message besides its
@@ -138,6 +140,8 @@ func (env Envelope) check() (Envelope, error) {
 		if err := checkAddr(env.From); err != nil {
 			return env, fmt.Errorf("queue: sender: %w", err)
 		}
+		local, domain := splitAddr(env.From)
+		env.From = local + "@" + domain
 	}
 	switch env.RET = strings.ToUpper(env.RET); env.RET {
 	case "", "FULL", "HDRS":
@@ -212,14 +216,22 @@ func checkAddr(addr string) error {
 	return nil
 }
 
-// splitAddr returns the local part and the lower-cased domain, without a
-// final dot.
+// splitAddr returns the local part and the domain, lower-cased, without
+// a final dot, and in A-labels (RFC 5890): DNS wants them, and an address
+// whose only non-ASCII part was its domain then needs no SMTPUTF8 (RFC
+// 6531 section 3.2). A domain that is not a valid IDN stays as it is.
 func splitAddr(addr string) (local, domain string) {
 	at := strings.LastIndexByte(addr, '@')
 	if at < 0 {
 		return addr, ""
 	}
-	return addr[:at], strings.TrimSuffix(strings.ToLower(addr[at+1:]), ".")
+	domain = strings.TrimSuffix(strings.ToLower(addr[at+1:]), ".")
+	if !isASCII(domain) {
+		if a, err := idna.Lookup.ToASCII(domain); err == nil {
+			domain = a
+		}
+	}
+	return addr[:at], domain
 }
 
 // domainOf returns the lower-cased domain of an address.

@@ -332,3 +332,15 @@ func BenchmarkDeliver(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// Domains travel in A-labels: an address whose only non-ASCII part is its
+// domain needs no SMTPUTF8.
+func TestIDNDomains(t *testing.T) {
+	env, err := Envelope{From: "a@Bücher.example", To: []Recipient{{Addr: "b@MÜNCHEN.example"}, {Addr: "jürgen@münchen.example"}}}.check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.From != "a@xn--bcher-kva.example" || env.To[0].Addr != "b@xn--mnchen-3ya.example" || env.To[1].Addr != "jürgen@xn--mnchen-3ya.example" {
+		t.Errorf("got %q %q %q", env.From, env.To[0].Addr, env.To[1].Addr)
+	}
+}
