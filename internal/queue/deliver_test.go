@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/mail"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -769,5 +770,42 @@ func TestLocalRecipients(t *testing.T) {
 	rep := checkDSN(t, dsn.data, "failed", "5.1.1")
 	if strings.Contains(rep.status, "Remote-MTA") {
 		t.Errorf("a local failure names a remote MTA:\n%s", rep.status)
+	}
+}
+
+// A host that turns us away (421 greeting) is skipped for the next one in
+// preference order.
+func TestNextMXAfterRefusal(t *testing.T) {
+	zone := `
+remote.test.     MX 5  busy.remote.test.
+remote.test.     MX 10 mx.remote.test.
+busy.remote.test. A  127.0.0.2
+mx.remote.test.  A   127.0.0.1
+`
+	e := newEnv(t, envOptions{zone: zone})
+	busy, err := net.Listen("tcp", net.JoinHostPort("127.0.0.2", strconv.Itoa(e.remote.port)))
+	if err != nil {
+		t.Skipf("cannot listen on 127.0.0.2 at the remote's port: %v", err)
+	}
+	defer busy.Close()
+	var turnedAway atomic.Int32
+	go func() {
+		for {
+			c, err := busy.Accept()
+			if err != nil {
+				return
+			}
+			turnedAway.Add(1)
+			io.WriteString(c, "421 4.3.2 busy.remote.test too busy, try later\r\n")
+			c.Close()
+		}
+	}()
+	id := e.enqueue("alice@local.test", "bob@remote.test")
+	e.waitGone(id)
+	if turnedAway.Load() == 0 {
+		t.Error("the preferred MX was never tried")
+	}
+	if n := len(e.remote.messages()); n != 1 {
+		t.Errorf("remote got %d messages", n)
 	}
 }
