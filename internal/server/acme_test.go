@@ -72,3 +72,49 @@ func TestACMEConfig(t *testing.T) {
 		t.Error("certificate not stored under data_dir/acme")
 	}
 }
+
+// TestACMEChallengeOnHTTPListener: when the http listener holds the
+// HTTP-01 port, it answers the CA's challenge itself.
+func TestACMEChallengeOnHTTPListener(t *testing.T) {
+	if testing.Short() {
+		t.Skip("an ACME round trip takes seconds")
+	}
+	ca := acmetest.Start(t, time.Hour)
+	cfg := testConfig(t)
+	cfg.Listen.HTTP = ca.HTTPAddr()
+	cfg.TLS.ACME = true
+	cfg.TLS.ACMECA = ca.Directory
+	cfg.TLS.ACMECARoot = ca.RootFile
+	cfg.TLS.ACMEHTTPAddr = ca.HTTPAddr()
+	cfg.TLS.ACMETLSALPNAddr = ""
+	srv, err := server.New(cfg, server.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		srv.Close()
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	if got := srv.Addr("http").String(); got != ca.HTTPAddr() {
+		t.Fatalf("http listener on %s, want %s", got, ca.HTTPAddr())
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", srv.Addr("imaps").String(),
+			&tls.Config{InsecureSkipVerify: true, ServerName: "mail.example.org"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain := conn.ConnectionState().PeerCertificates
+		conn.Close()
+		ierr := ca.Issued(chain, "mail.example.org")
+		if ierr == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no ACME certificate after 60s: %v", ierr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

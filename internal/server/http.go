@@ -49,7 +49,7 @@ func (s *Server) setupHTTP() error {
 		Logger: s.log,
 	})
 	mux := http.NewServeMux()
-	mux.Handle("/", handler)
+	mux.Handle("/", s.acmeChallenges(handler)) // HTTP-01 when the http listener holds acme_http_addr (tls.go)
 
 	httpsTLS := s.TLS.Clone()
 	// ALPN: only HTTP. A client asking for another protocol (an attacker

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -85,7 +86,20 @@ func (s *Server) startACME() error {
 		cancel()
 		s.acme.Stop()
 	}
+	s.log.Info("ACME: certificates are obtained and renewed in the background",
+		"domains", s.acme.Domains(), "ca", s.cfg.TLS.ACMECA,
+		"http01", s.cfg.TLS.ACMEHTTPAddr, "tls_alpn01", s.cfg.TLS.ACMETLSALPNAddr)
 	return nil
+}
+
+// acmeChallenges wraps an HTTP handler so that it also answers ACME
+// HTTP-01 challenges: for an http listener on acme_http_addr's port,
+// which ACME then cannot bind itself. Without ACME it returns h.
+func (s *Server) acmeChallenges(h http.Handler) http.Handler {
+	if s.acme == nil {
+		return h
+	}
+	return s.acme.HTTPChallengeHandler(h)
 }
 
 // fingerprint is the SHA-256 of a PEM certificate file's first
