@@ -17,10 +17,14 @@ import (
 // never the whole mailbox.
 
 // enableCondStore records a CONDSTORE enabling command (RFC 7162 section
-// 3.1): from now on every untagged FETCH carries UID and MODSEQ. Every
-// SELECT already reported HIGHESTMODSEQ (section 3.1.2.1), so nothing
-// else is owed.
+// 3.1): from now on every untagged FETCH carries UID and MODSEQ. The first
+// one with a mailbox selected reports the mailbox's HIGHESTMODSEQ, as far
+// as the session has reported its changes (section 3.1): the value SELECT
+// sent is stale by then if changes were reported since without MODSEQ.
 func (c *session) enableCondStore() {
+	if !c.condstore && c.sel != nil {
+		c.writeHighestModSeq()
+	}
 	c.condstore = true
 }
 

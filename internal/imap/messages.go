@@ -68,6 +68,10 @@ func (c *session) cmdStore(ctx context.Context, cmd *wire.Command) error {
 			if silent && !(c.condstore && r.Changed) {
 				continue
 			}
+			// What this response reports is not reported again: a
+			// message another session changed, which failed
+			// UNCHANGEDSINCE, is shown here as it is now.
+			s.reported[r.UID] = r.ModSeq
 			c.writeFetchStart(idx+1, r.UID)
 			if (cmd.UID || c.condstore) && !c.uidOnly {
 				c.w.Raw("UID ")
@@ -205,5 +209,15 @@ func (c *session) cmdExpunge(ctx context.Context, cmd *wire.Command) error {
 	}
 	c.reportExpunged(gone)
 	s.dirty = true
+	if len(removed) > 0 && c.condstore {
+		// RFC 7162 sections 3.2.7 and 3.2.9: the mailbox's new
+		// HIGHESTMODSEQ in the tagged OK (a MUST with QRESYNC, shown
+		// with CONDSTORE alone in the examples), once every change up
+		// to it is reported.
+		if err := c.syncSelected(ctx, true, true); err != nil {
+			return err
+		}
+		c.okCode = "HIGHESTMODSEQ " + strconv.FormatUint(uint64(s.modseq), 10)
+	}
 	return nil
 }

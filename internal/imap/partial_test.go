@@ -2,6 +2,7 @@ package imap_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,7 +51,10 @@ func TestPartial(t *testing.T) {
 	hi := highestModSeq(t, c.MustOK("SELECT INBOX"))
 	c.MustOK("STORE 9 +FLAGS (\\Seen)")
 	r = c.MustOK(fmt.Sprintf("UID FETCH 1:* (FLAGS) (PARTIAL -1:-3 CHANGEDSINCE %d)", hi))
-	if len(r.Untagged) != 1 || !r.Has("UID 9 ") {
+	// CHANGEDSINCE is the session's first CONDSTORE enabling command, so
+	// an untagged OK [HIGHESTMODSEQ] comes first (RFC 7162 section 3.1).
+	fetches := slices.DeleteFunc(slices.Clone(r.Untagged), func(l string) bool { return !strings.Contains(l, " FETCH ") })
+	if len(fetches) != 1 || !r.Has("UID 9 ") || !r.Has("OK [HIGHESTMODSEQ ") {
 		t.Errorf("PARTIAL with CHANGEDSINCE: %s", r)
 	}
 	c.Expect("FETCH 1:* (FLAGS) (PARTIAL 1:2)", "BAD")
