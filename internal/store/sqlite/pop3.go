@@ -13,7 +13,7 @@ import (
 )
 
 // pop3Migration adds what POP3 needs beyond messages.pop3_hidden:
-//   - accounts.pop3_policy: the account's own deletion policy, '' for
+//   - accounts.pop3_policy: the account's own deletion policy, empty for
 //     the server's.
 //   - pop3_blob_ends: whether a blob ends with CRLF. RETR must end the
 //     last line with CRLF before the terminating ".", so a message stored
