@@ -118,3 +118,52 @@ func TestACMEChallengeOnHTTPListener(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestACMEChallengeOnHTTPSListener: when the https listener holds the
+// TLS-ALPN-01 port, it answers the CA's challenge handshake itself.
+func TestACMEChallengeOnHTTPSListener(t *testing.T) {
+	if testing.Short() {
+		t.Skip("an ACME round trip takes seconds")
+	}
+	ca := acmetest.Start(t, time.Hour)
+	cfg := testConfig(t)
+	cfg.Listen.HTTPS = ca.TLSALPNAddr()
+	cfg.TLS.ACME = true
+	cfg.TLS.ACMECA = ca.Directory
+	cfg.TLS.ACMECARoot = ca.RootFile
+	cfg.TLS.ACMEHTTPAddr = ""
+	cfg.TLS.ACMETLSALPNAddr = ca.TLSALPNAddr()
+	srv, err := server.New(cfg, server.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		srv.Close()
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", srv.Addr("https").String(),
+			&tls.Config{InsecureSkipVerify: true, ServerName: "mail.example.org"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain := conn.ConnectionState().PeerCertificates
+		conn.Close()
+		ierr := ca.Issued(chain, "mail.example.org")
+		if ierr == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no ACME certificate after 60s: %v", ierr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Ordinary clients still get HTTP only.
+	conn, err := tls.Dial("tcp", srv.Addr("https").String(), &tls.Config{InsecureSkipVerify: true, ServerName: "mail.example.org", NextProtos: []string{"imap"}})
+	if err == nil {
+		conn.Close()
+		t.Error("https negotiated with a client that wants imap (ALPACA)")
+	}
+}

@@ -56,6 +56,11 @@ func (s *Server) setupHTTP() error {
 	// redirecting an IMAP client here, the ALPACA attack) fails the
 	// handshake instead of talking HTTP.
 	httpsTLS.NextProtos = []string{"h2", "http/1.1"}
+	if s.acme != nil {
+		// TLS-ALPN-01 (RFC 8737) when https holds acme_tls_alpn_addr:
+		// only the challenge handshake negotiates it (tls.go).
+		httpsTLS.NextProtos = append(httpsTLS.NextProtos, "acme-tls/1")
+	}
 	for _, l := range []struct {
 		name string
 		tls  *tls.Config
