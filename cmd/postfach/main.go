@@ -295,7 +295,8 @@ Commands:
 	fmt.Fprintf(w, `
 Every command takes:
   --config FILE  the configuration file (TOML); default $%s,
-                 else built-in defaults: IMAP on :143 and :993, data in
+                 else built-in defaults: IMAP, POP3 and SMTP on their
+                 standard ports, data in
                  ./postfach-data
 
 Admin commands work on the data directory of the configuration, also while

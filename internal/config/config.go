@@ -225,9 +225,12 @@ const (
 	MinIdleTimeout = 30 * time.Minute
 )
 
-// Default returns the configuration used when no file is given: IMAP on
-// 143 (STARTTLS) and 993 (implicit TLS) on all addresses, everything else
-// off, data in ./postfach-data.
+// Default returns the configuration used when no file is given: the mail
+// protocols on their standard ports of all addresses (IMAP 143 STARTTLS
+// and 993 implicit TLS, POP3 110 and 995, submission 587 and 465, MX 25),
+// LMTP and HTTP off, data in ./postfach-data. One program serves a
+// complete mailbox: a user who runs it can read mail with IMAP or POP3
+// and send it, without editing a file first.
 func Default() *Config {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
@@ -237,8 +240,13 @@ func Default() *Config {
 		Hostname: strings.TrimSuffix(strings.ToLower(host), "."),
 		DataDir:  DefaultDataDir,
 		Listen: Listen{
-			IMAP:  ":143",
-			IMAPS: ":993",
+			IMAP:        ":143",
+			IMAPS:       ":993",
+			POP3:        ":110",
+			POP3S:       ":995",
+			Submission:  ":587",
+			Submissions: ":465",
+			SMTP:        ":25",
 		},
 		Limits: Limits{
 			MaxLineLength:       DefaultMaxLineLength,

@@ -29,7 +29,10 @@ func TestDefault(t *testing.T) {
 	if cfg.DataDir != "./postfach-data" {
 		t.Errorf("data_dir = %q", cfg.DataDir)
 	}
-	want := []Listener{{Name: "imap", Addr: ":143"}, {Name: "imaps", Addr: ":993", ImplicitTLS: true}}
+	want := []Listener{{Name: "imap", Addr: ":143"}, {Name: "imaps", Addr: ":993", ImplicitTLS: true},
+		{Name: "pop3", Addr: ":110"}, {Name: "pop3s", Addr: ":995", ImplicitTLS: true},
+		{Name: "submission", Addr: ":587"}, {Name: "submissions", Addr: ":465", ImplicitTLS: true},
+		{Name: "smtp", Addr: ":25"}}
 	if got := cfg.Listen.Enabled(); !reflect.DeepEqual(got, want) {
 		t.Errorf("listeners = %+v, want %+v", got, want)
 	}
@@ -449,7 +452,7 @@ func TestListenTableReplacesDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Listen.IMAP != ":143" || cfg.Listen.IMAPS != ":993" {
+	if cfg.Listen.IMAP != ":143" || cfg.Listen.IMAPS != ":993" || cfg.Listen.POP3S != ":995" || cfg.Listen.Submissions != ":465" || cfg.Listen.SMTP != ":25" || cfg.Listen.LMTP != "" {
 		t.Fatalf("listen without a table = %+v", cfg.Listen)
 	}
 }

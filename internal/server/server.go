@@ -361,6 +361,8 @@ func (s *Server) printSettings() {
 	for _, row := range []struct{ listener, proto, security string }{
 		{"imaps", "IMAP", "SSL/TLS (implicit TLS)   recommended"},
 		{"imap", "IMAP", "STARTTLS"},
+		{"pop3s", "POP3", "SSL/TLS (implicit TLS)   recommended"},
+		{"pop3", "POP3", "STARTTLS"},
 		{"submissions", "SMTP", "SSL/TLS (implicit TLS)   recommended"},
 		{"submission", "SMTP", "STARTTLS"},
 	} {
@@ -370,6 +372,10 @@ func (s *Server) printSettings() {
 		}
 		_, port, _ := net.SplitHostPort(addr.String())
 		fmt.Fprintf(w, "  %-11s port %-5s %s\n", row.proto, port, row.security)
+	}
+	if addr := s.Addr("smtp"); addr != nil {
+		_, port, _ := net.SplitHostPort(addr.String())
+		fmt.Fprintf(w, "  Other mail servers deliver to port %s (MX record: %s).\n", port, s.cfg.Hostname)
 	}
 	s.printAutoconfig(w)
 	for _, warning := range s.cfg.Warnings() {
