@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"postfach/internal/imaptest"
 	"postfach/internal/store"
@@ -27,6 +28,7 @@ import (
 //     beforehand (a UIDVALIDITY, a MODSEQ to test against).
 //   - "..." inside an S: line matches any text; an S: line that is only
 //     "..." allows any further untagged lines (the RFCs elide lines so).
+//   - In an S: line, \r\n stands for a line break inside a literal.
 //   - {{lit:name}} in a C: line sends the example's literal of that name
 //     as a non-synchronizing literal (LITERAL+), so the RFC's "+ Ready"
 //     continuation lines are left out.
@@ -77,14 +79,22 @@ func rfcMessage(uid int) string {
 // binds the mailbox's UIDVALIDITY to uv (when not "").
 func (s *rfcSetup) mailbox(name, uv string, uids []int, body func(uid int) string) store.Mailbox {
 	s.t.Helper()
+	if body == nil {
+		body = rfcMessage
+	}
+	return s.fill(name, uv, uids, func(uid int) store.NewMessage {
+		return store.NewMessage{Body: strings.NewReader(body(uid))}
+	})
+}
+
+// fill is mailbox with the messages made by msg.
+func (s *rfcSetup) fill(name, uv string, uids []int, msg func(uid int) store.NewMessage) store.Mailbox {
+	s.t.Helper()
 	mb, err := s.mail.Mailbox(s.ctx, name)
 	if err != nil {
 		if mb, err = s.mail.CreateMailbox(s.ctx, name, store.CreateOptions{}); err != nil {
 			s.t.Fatal(err)
 		}
-	}
-	if body == nil {
-		body = rfcMessage
 	}
 	top := 0
 	if len(uids) > 0 {
@@ -94,7 +104,7 @@ func (s *rfcSetup) mailbox(name, uv string, uids []int, body func(uid int) strin
 	if top >= first {
 		msgs := make([]store.NewMessage, 0, top-first+1)
 		for u := first; u <= top; u++ {
-			msgs = append(msgs, store.NewMessage{Body: strings.NewReader(body(u))})
+			msgs = append(msgs, msg(u))
 		}
 		if _, err := s.mail.Append(s.ctx, mb.ID, msgs); err != nil {
 			s.t.Fatal(err)
@@ -278,7 +288,9 @@ func parseScript(t *testing.T, script string) []scriptStep {
 			if len(steps) == 0 || steps[len(steps)-1].session != m[2] {
 				t.Fatalf("server line %q without a command of its session", raw)
 			}
-			steps[len(steps)-1].expect = append(steps[len(steps)-1].expect, m[3])
+			// A literal's line breaks are written \r\n.
+			want := strings.ReplaceAll(m[3], `\r\n`, "\r\n")
+			steps[len(steps)-1].expect = append(steps[len(steps)-1].expect, want)
 		}
 	}
 	return steps
@@ -370,7 +382,7 @@ func matchLine(tmpl, line string, vars map[string]string) error {
 	}
 	var re strings.Builder
 	var names []string
-	re.WriteString("^")
+	re.WriteString("(?s)^")
 	rest := tmpl
 	for rest != "" {
 		i := strings.Index(rest, "{{")
@@ -414,6 +426,8 @@ var statusRE = regexp.MustCompile(`^(\S+ (?:OK|NO|BAD|BYE|PREAUTH))(?: (\[[^\]]*
 // normalizeResponse drops a status response's text, and puts FETCH data
 // items and flag lists in a canonical order.
 func normalizeResponse(l string) string {
+	// A string that could be an atom may be sent either way.
+	l = quotedAtomRE.ReplaceAllString(l, "$1")
 	if m := statusRE.FindStringSubmatch(l); m != nil {
 		l = m[1]
 		if m[2] != "" {
@@ -433,8 +447,9 @@ func normalizeResponse(l string) string {
 }
 
 var (
-	flagListRE = regexp.MustCompile(`((?:^\* |\[)?(?:PERMANENT)?FLAGS )\(([^()]*)\)`)
-	fetchRE    = regexp.MustCompile(`^\* (\d+|\{\{[a-z0-9_]+\}\}) (UID)?FETCH \((.*)\)$`)
+	quotedAtomRE = regexp.MustCompile(`"([A-Za-z0-9/._-]+)"`)
+	flagListRE   = regexp.MustCompile(`((?:^\* |\[)?(?:PERMANENT)?FLAGS )\(([^()]*)\)`)
+	fetchRE      = regexp.MustCompile(`^\* (\d+|\{\{[a-z0-9_]+\}\}) (UID)?FETCH \((.*)\)$`)
 )
 
 func isFetch(l string) bool { return fetchRE.MatchString(l) }
@@ -548,10 +563,14 @@ func skipValue(s string, i int) int {
 	return i
 }
 
-
 // preamble enables CONDSTORE (or QRESYNC) and selects INBOX, as the
 // RFC 7162 examples assume: their client is CONDSTORE-aware already.
 const (
+	selectPreamble = `
+C: s SELECT INBOX
+S: ...
+S: s OK [READ-WRITE]
+`
 	condstorePreamble = `
 C: e ENABLE CONDSTORE
 S: * ENABLED CONDSTORE
@@ -640,10 +659,7 @@ S: a104 OK Store (conditional) completed
 			mb := s.mailbox("INBOX", "", uidRange(1, 50), nil)
 			s.flags(mb, store.FlagsAdd, store.FlagDeleted, nil, 50)
 		},
-		script: `
-C: s SELECT INBOX
-S: ...
-S: s OK [READ-WRITE]
+		script: selectPreamble + `
 C: c101 STORE 50 (UNCHANGEDSINCE 12121230045) -FLAGS.SILENT (\Deleted)
 S: * OK [HIGHESTMODSEQ {{hm}}]
 S: * 50 FETCH (MODSEQ ({{_}}))
@@ -953,9 +969,6 @@ S: A202 OK
 }
 
 var (
-	sortThreadExamples  []rfcExample
-	esortExamples       []rfcExample
-	notifyExamples      []rfcExample
 	metadataExamples    []rfcExample
 	quotaExamples       []rfcExample
 	objectIDExamples    []rfcExample
@@ -966,3 +979,312 @@ var (
 	multisearchExamples []rfcExample
 	compressExamples    []rfcExample
 )
+
+// threadMessages makes the mailbox of RFC 5256 section 4's THREAD
+// examples: messages 166 to 208 arrived after 5-Mar-2000 (1 to 165
+// before), with base subjects, sent dates and References chosen so that
+// both algorithms give the example's answers.
+func threadMessages(s *rfcSetup) {
+	// Sent dates follow this order.
+	order := []int{166, 167, 168, 169, 172, 170, 171, 173, 174, 175, 176, 178, 181, 180, 179, 177, 183, 182, 188,
+		184, 185, 186, 187, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 202, 201, 203, 204, 205, 206, 207, 208}
+	rank := map[int]int{}
+	for i, n := range order {
+		rank[n] = i
+	}
+	// Messages of one base subject (ORDEREDSUBJECT's threads).
+	subject := map[int]string{}
+	for _, g := range [][]int{{174, 175, 176, 178, 181, 180}, {177, 183, 182, 188, 184, 185, 186, 187, 189},
+		{194, 195}, {196, 197, 198}, {200, 202}, {206, 207}} {
+		for _, n := range g {
+			subject[n] = fmt.Sprintf("topic %d", g[0])
+		}
+	}
+	// References (REFERENCES's threads); p1 to p4 are not in the mailbox.
+	refs := map[int]string{
+		170: "<p1@x>", 179: "<p1@x>",
+		174: "<p2@x>", 175: "<p2@x>", 176: "<p2@x>", 178: "<p2@x>", 181: "<p2@x>", 180: "<p2@x>",
+		177: "<p3@x>", 183: "<p3@x>", 182: "<p3@x>", 188: "<p3@x>", 185: "<p3@x>", 187: "<p3@x>",
+		184: "<p3@x> <188@x>", 189: "<p3@x> <188@x>", 186: "<p3@x> <185@x>",
+		194: "<p4@x>", 195: "<p4@x>", 196: "<p4@x> <195@x>",
+		198: "<197@x>", 202: "<200@x>", 206: "<205@x>", 207: "<205@x> <206@x>",
+	}
+	s.fill("INBOX", "", uidRange(1, 208), func(n int) store.NewMessage {
+		subj := subject[n]
+		if subj == "" {
+			subj = fmt.Sprintf("topic %d", n)
+		}
+		h := fmt.Sprintf("From: bob@example.org\r\nSubject: %s\r\nMessage-ID: <%d@x>\r\n", subj, n)
+		internal := time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Hour)
+		if n >= 166 {
+			sent := time.Date(2000, 3, 6, 0, 0, 0, 0, time.UTC).Add(time.Duration(rank[n]) * time.Hour)
+			h += "Date: " + sent.Format(time.RFC1123Z) + "\r\n"
+			internal = sent
+		}
+		if r := refs[n]; r != "" {
+			h += "References: " + r + "\r\n"
+		}
+		return store.NewMessage{Body: strings.NewReader(h + "\r\nbody\r\n"), InternalDate: internal}
+	})
+}
+
+var sortThreadExamples = []rfcExample{
+	{name: "RFC 5256 3 SORT by subject since a date",
+		setup: func(s *rfcSetup) {
+			subjects := map[int]string{2: "Re: apples", 84: "[list] bananas", 882: "Fwd: cherries"}
+			s.fill("INBOX", "", uidRange(1, 882), func(n int) store.NewMessage {
+				date := time.Date(1993, 1, 1, 0, 0, 0, 0, time.UTC)
+				subj := fmt.Sprintf("old %d", n)
+				if subjects[n] != "" {
+					date, subj = time.Date(1994, 2, 1, 0, 0, 0, 0, time.UTC), subjects[n]
+				}
+				return store.NewMessage{InternalDate: date, Body: strings.NewReader("Subject: " + subj + "\r\n\r\nbody\r\n")}
+			})
+		},
+		script: selectPreamble + `
+C: A282 SORT (SUBJECT) UTF-8 SINCE 1-Feb-1994
+S: * SORT 2 84 882
+S: A282 OK SORT completed
+`},
+	{name: "RFC 5256 3 SORT by subject and reverse date",
+		setup: func(s *rfcSetup) {
+			msgs := map[int]string{1: "Re: Gamma|4", 2: "Gamma|2", 3: "Beta|3", 4: "Fwd: Beta|1", 5: "Alpha|5"}
+			s.mailbox("INBOX", "", uidRange(1, 5), func(n int) string {
+				subj, day, _ := strings.Cut(msgs[n], "|")
+				return "Subject: " + subj + "\r\nDate: " + day + " Feb 2026 10:00:00 +0000\r\n\r\nbody\r\n"
+			})
+		},
+		script: selectPreamble + `
+C: A283 SORT (SUBJECT REVERSE DATE) UTF-8 ALL
+S: * SORT 5 3 4 1 2
+S: A283 OK SORT completed
+C: A284 SORT (SUBJECT) US-ASCII TEXT "not in mailbox"
+S: * SORT
+S: A284 OK SORT completed
+`},
+	{name: "RFC 5256 4 THREAD ORDEREDSUBJECT and REFERENCES", setup: threadMessages, script: selectPreamble + `
+C: A283 THREAD ORDEREDSUBJECT UTF-8 SINCE 5-MAR-2000
+S: * THREAD (166)(167)(168)(169)(172)(170)(171)(173)(174 (175)(176)(178)(181)(180))(179)(177 (183)(182)(188)(184)(185)(186)(187)(189))(190)(191)(192)(193)(194 195)(196 (197)(198))(199)(200 202)(201)(203)(204)(205)(206 207)(208)
+S: A283 OK THREAD completed
+C: A284 THREAD ORDEREDSUBJECT US-ASCII TEXT "gewp"
+S: * THREAD
+S: A284 OK THREAD completed
+C: A285 THREAD REFERENCES UTF-8 SINCE 5-MAR-2000
+S: * THREAD (166)(167)(168)(169)(172)((170)(179))(171)(173)((174)(175)(176)(178)(181)(180))((177)(183)(182)(188 (184)(189))(185 186)(187))(190)(191)(192)(193)((194)(195 196))(197 198)(199)(200 202)(201)(203)(204)(205 206 207)(208)
+S: A285 OK THREAD completed
+`},
+}
+
+var esortExamples = []rfcExample{
+	{name: "RFC 5267 3.2 ESORT keeps the sort order",
+		setup: func(s *rfcSetup) {
+			// The example's UIDs 23758 to 23765, scaled down to 58 to 65;
+			// 62 is \Deleted, 57 is $Junk.
+			mb := s.mailbox("INBOX", "", uidRange(57, 65), func(n int) string {
+				return fmt.Sprintf("Subject: m%d\r\nDate: %d Feb 2026 10:00:00 +0000\r\n\r\nbody\r\n", n, n-50)
+			})
+			s.flags(mb, store.FlagsAdd, store.FlagDeleted, nil, 62)
+			s.flags(mb, store.FlagsAdd, 0, []string{"$Junk"}, 57)
+		},
+		script: selectPreamble + `
+# Ranges go upward only (section 3.2): 65:63 is sent as 65,64,63.
+C: E01 UID SORT RETURN () (REVERSE DATE) UTF-8 UNDELETED UNKEYWORD $Junk
+S: * ESEARCH (TAG "E01") UID ALL 65,64,63,61,60,59,58
+S: E01 OK Sort completed
+C: E02 UID SORT RETURN (MIN MAX COUNT) (DATE) UTF-8 UNDELETED
+S: * ESEARCH (TAG "E02") UID MIN 57 MAX 65 COUNT 8
+S: E02 OK
+`},
+}
+
+// notifyLits are messages the NOTIFY examples deliver from a second
+// session. "morning" is RFC 5465 section 3's: its header is the 75
+// octets of the example's FETCH.
+var notifyLits = map[string]string{
+	"morning": "Subject: Re: good morning\r\nFrom: alice@example.org\r\nTo: bob@example.org\r\n\r\nHi\r\n",
+	"m":       "Subject: news\r\n\r\nbody\r\n",
+}
+
+// notifyMailboxes makes the mailboxes of RFC 5465's examples.
+func notifyMailboxes(s *rfcSetup) {
+	s.mailbox("INBOX", "", uidRange(1, 99), nil)
+	s.mailbox("Lists/Lemonade", "", uidRange(1, 500), nil)
+	s.mailbox("Lists/Im2000", "", nil, nil)
+	s.mailbox("misc", "", uidRange(1, 10), nil)
+}
+
+var notifyExamples = []rfcExample{
+	{name: "RFC 5465 3 NOTIFY SET STATUS, then events", setup: notifyMailboxes, lits: notifyLits, script: `
+# The example's "(subtree Lists MessageNew)" is no NOTIFY syntax: events
+# are a parenthesized list (section 8), and MessageNew goes with
+# MessageExpunge (section 5). Our STATUS responses carry MESSAGES,
+# UIDNEXT, UIDVALIDITY and UNSEEN.
+C: b notify set status (selected (MessageNew (uid body.peek[header.fields (from to subject)]) MessageExpunge)) (subtree Lists (MessageNew MessageExpunge))
+S: * STATUS Lists/Lemonade (MESSAGES 500 UIDNEXT 501 UIDVALIDITY {{lemonade}} UNSEEN 500)
+S: * STATUS Lists/Im2000 (MESSAGES 0 UIDNEXT 1 UIDVALIDITY {{_}} UNSEEN 0)
+S: b OK done
+C: c select inbox
+S: ...
+S: c OK [READ-WRITE] INBOX selected
+# A new message is delivered to Lists/Lemonade.
+C2: x APPEND Lists/Lemonade {{lit:m}}
+S2: x OK [APPENDUID {{lemonade}} 501]
+C: n1 NOOP
+S: * STATUS Lists/Lemonade (MESSAGES 501 UIDNEXT 502 UIDVALIDITY {{lemonade}} UNSEEN 501)
+S: n1 OK
+# A new message is delivered to INBOX: EXISTS (and, for IMAP4rev1,
+# RECENT), then the FETCH the NOTIFY asked for.
+C2: y APPEND INBOX {{lit:morning}}
+S2: y OK [APPENDUID {{_}} 100]
+C: n2 NOOP
+S: * 100 EXISTS
+S: * 1 RECENT
+S: * 100 FETCH (UID 100 BODY[HEADER.FIELDS (from to subject)] {75}Subject: Re: good morning\r\nFrom: alice@example.org\r\nTo: bob@example.org\r\n\r\n)
+S: n2 OK
+# The example's STATUS response lacks the MESSAGES it asked for, and its
+# tagged response the OK.
+C: d STATUS misc (UIDVALIDITY UIDNEXT MESSAGES)
+S: * STATUS misc (UIDVALIDITY {{misc}} UIDNEXT 11 MESSAGES 10)
+S: d OK STATUS completed
+C: e notify set (selected (MessageNew (uid body.peek[header.fields (from to subject)]) MessageExpunge)) (subtree Lists (MessageNew MessageExpunge)) (mailboxes misc (MessageNew MessageExpunge))
+S: e OK done
+# Section 5.3: an expunge in another mailbox.
+C2: z SELECT misc
+S2: ...
+S2: z OK [READ-WRITE]
+C2: w STORE 4 +FLAGS.SILENT (\Deleted)
+S2: w OK
+C2: v EXPUNGE
+S2: * 4 EXPUNGE
+S2: v OK
+C: n3 NOOP
+S: * STATUS misc (MESSAGES 9 UIDNEXT 11 UIDVALIDITY {{misc}} UNSEEN 9)
+S: n3 OK
+`},
+	{name: "RFC 5465 5 message events in the selected mailbox and in another one", setup: notifyMailboxes, lits: notifyLits, script: `
+C: a notify set (selected (Messagenew (uid) messageExpunge FlagChange)) (personal (MessageNew FlagChange MessageExpunge))
+S: a OK
+C: s SELECT INBOX
+S: ...
+S: s OK [READ-WRITE]
+C2: x SELECT INBOX
+S2: ...
+S2: x OK [READ-WRITE]
+# Section 5.1, FlagChange: "* 99 FETCH (UID 9999 FLAGS ($Junk))".
+C2: y STORE 99 +FLAGS.SILENT ($Junk)
+S2: ...
+S2: y OK
+C: n1 NOOP
+S: * 99 FETCH (UID 99 FLAGS ($Junk))
+# Ours: a new keyword is announced (RFC 9051 section 7.3.5).
+S: * FLAGS (...)
+S: * OK [PERMANENTFLAGS (...)]
+S: n1 OK
+# Section 5.2, MessageNew: "* 444 EXISTS", "* 444 FETCH (UID 9999)".
+C2: z APPEND INBOX {{lit:m}}
+S2: ...
+S2: z OK [APPENDUID {{_}} 100]
+# The other session has INBOX selected too, and saw the message first:
+# it is \Recent there (RFC 3501 section 2.3.2).
+C: n2 NOOP
+S: * 100 EXISTS
+S: * 0 RECENT
+S: * 100 FETCH (UID 100)
+S: n2 OK
+# And in another mailbox: "* STATUS Lists/Lemonade (UIDNEXT 10002
+# MESSAGES 503)".
+C2: w APPEND Lists/Lemonade {{lit:m}}
+S2: w OK [APPENDUID {{_}} 501]
+C: n3 NOOP
+S: * STATUS Lists/Lemonade (MESSAGES 501 UIDNEXT 502 UIDVALIDITY {{_}} UNSEEN 501)
+S: n3 OK
+# Section 5.3, MessageExpunge: "* 444 EXPUNGE".
+C2: v STORE 100 +FLAGS.SILENT (\Deleted)
+S2: v OK
+C2: u EXPUNGE
+S2: ...
+S2: u OK
+C: n4 NOOP
+S: * 100 EXPUNGE
+S: n4 OK
+`},
+	{name: "RFC 5465 5 with QRESYNC: VANISHED and HIGHESTMODSEQ", setup: notifyMailboxes, lits: notifyLits, script: `
+C: q ENABLE QRESYNC
+S: * ENABLED QRESYNC
+S: q OK
+C: a notify set (selected (MessageNew MessageExpunge FlagChange)) (personal (MessageNew FlagChange MessageExpunge))
+S: a OK
+C: s SELECT INBOX
+S: ...
+S: s OK [READ-WRITE]
+# Section 5.1 in another mailbox with CONDSTORE: "* STATUS Lists/Lemonade
+# (HIGHESTMODSEQ 65666665 UIDVALIDITY 101)".
+C2: x SELECT Lists/Lemonade
+S2: ...
+S2: x OK [READ-WRITE]
+C2: y STORE 1 +FLAGS.SILENT ($Junk)
+S2: ...
+S2: y OK
+C: n1 NOOP
+S: * STATUS Lists/Lemonade (MESSAGES 500 UIDNEXT 501 UIDVALIDITY {{_}} UNSEEN 500 HIGHESTMODSEQ {{_}})
+S: n1 OK
+# Section 5.3 with QRESYNC: "* VANISHED 5444".
+C2: z SELECT INBOX
+S2: ...
+S2: z OK [READ-WRITE]
+C2: w UID STORE 44 +FLAGS.SILENT (\Deleted)
+S2: w OK
+C2: v UID EXPUNGE 44
+S2: ...
+S2: v OK
+C: n2 NOOP
+S: * VANISHED 44
+S: n2 OK
+`},
+	{name: "RFC 5465 5.4 and 5.5 MailboxName and SubscriptionChange",
+		setup: func(s *rfcSetup) {
+			s.mailbox("OldMailbox", "", nil, nil)
+			s.mailbox("DeletedMailbox", "", nil, nil)
+			s.mailbox("SubscribedMailbox", "", nil, nil)
+		},
+		script: `
+C: a notify set (personal (MailboxName SubscriptionChange))
+S: a OK
+C2: x CREATE NewMailbox
+S2: x OK [MAILBOXID (...)]
+C: n1 NOOP
+S: * LIST () "/" "NewMailbox"
+S: n1 OK
+# The example's deleted mailbox is "INBOX.DeletedMailbox" on a server
+# with "." as its delimiter.
+C2: y DELETE DeletedMailbox
+S2: y OK
+C: n2 NOOP
+S: * LIST (\NonExistent) "/" "DeletedMailbox"
+S: n2 OK
+C2: z DELETE NewMailbox
+S2: z OK
+C2: w RENAME OldMailbox NewMailbox
+S2: w OK
+C: n3 NOOP
+S: * LIST (\NonExistent) "/" "NewMailbox"
+S: * LIST () "/" "NewMailbox" ("OLDNAME" ("OldMailbox"))
+S: n3 OK
+C2: v SUBSCRIBE SubscribedMailbox
+S2: v OK
+C: n4 NOOP
+S: * LIST (\Subscribed) "/" "SubscribedMailbox"
+S: n4 OK
+`},
+	{name: "RFC 5465 3 and 6 event groups; BADEVENT", setup: notifyMailboxes, script: `
+C: a notify set (mailboxes INBOX (Messagenew messageExpunge)) (personal (SubscriptionChange))
+S: a OK
+C: b notify set (selected (Messagenew (uid flags) messageExpunge)) (personal (MessageNew FlagChange MessageExpunge))
+S: b OK
+# Events we do not report are refused with NO [BADEVENT (ours...)].
+C: c notify set (personal (MessageNew MessageExpunge AnnotationChange))
+S: c NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)]
+C: d notify none
+S: d OK
+`},
+}
