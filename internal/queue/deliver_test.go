@@ -809,3 +809,20 @@ mx.remote.test.  A   127.0.0.1
 		t.Errorf("remote got %d messages", n)
 	}
 }
+
+// The reply to the end of data decides for every recipient the server
+// took at RCPT.
+func TestDataRefusedBounces(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.remote.setDataReply(func() error {
+		return &gosmtp.SMTPError{Code: 554, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1}, Message: "spam detected"}
+	})
+	id := e.enqueue("alice@local.test", "bob@remote.test", "carol@remote.test")
+	e.waitGone(id)
+	rep := checkDSN(t, e.waitDSN("alice@local.test", 1)[0], "failed", "5.7.1")
+	for _, want := range []string{"Final-Recipient: rfc822; bob@remote.test", "Final-Recipient: rfc822; carol@remote.test", "Diagnostic-Code: smtp; 554 5.7.1 spam detected"} {
+		if !strings.Contains(rep.status, want) {
+			t.Errorf("DSN lacks %q:\n%s", want, rep.status)
+		}
+	}
+}
