@@ -289,11 +289,15 @@ func (s *session) run(ctx context.Context) (done bool, f hostFailure) {
 	}
 	c := smtpclient.New(conn, smtpclient.Timeouts{})
 	defer c.Close()
+	// A host that refuses the session, even with 5xx, is skipped, and
+	// the message deferred if no other host takes it: a refusal before
+	// the transaction says nothing about the message (RFC 5321 section
+	// 3.1 has the client try elsewhere).
 	if _, err := c.Greet(ctx); err != nil {
-		return fail(replyOrIOError(err, "greeting from %s", s.host.name))
+		return fail(temporary(replyOrIOError(err, "greeting from %s", s.host.name)))
 	}
 	if err := c.Hello(ctx, q.opts.Hostname); err != nil {
-		return fail(replyOrIOError(err, "EHLO to %s", s.host.name))
+		return fail(temporary(replyOrIOError(err, "EHLO to %s", s.host.name)))
 	}
 	if _, ok := c.Extension("STARTTLS"); ok && s.mode != tlsNever {
 		err := c.StartTLS(ctx, s.tlsConfig())
@@ -454,4 +458,12 @@ func replyOrIOError(err error, format string, args ...any) *Error {
 		return replyError(r)
 	}
 	return tempErr("4.4.2", "%s: %v", fmt.Sprintf(format, args...), err)
+}
+
+// temporary makes a permanent failure temporary, keeping its words.
+func temporary(e *Error) *Error {
+	if e.Temporary() {
+		return e
+	}
+	return &Error{Code: 451, Enhanced: "4" + e.status()[1:], Text: fmt.Sprintf("%d %s", e.Code, e.Text)}
 }

@@ -826,3 +826,29 @@ func TestDataRefusedBounces(t *testing.T) {
 		}
 	}
 }
+
+// A 554 greeting defers rather than bounces: it says nothing about the
+// message.
+func TestRefusedSessionDefers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.WriteString(c, "554 5.7.1 no service for you\r\n")
+			c.Close()
+		}
+	}()
+	e := newEnv(t, envOptions{opts: func(o *Options) { o.SMTPPort = ln.Addr().(*net.TCPAddr).Port }})
+	id := e.enqueue("alice@local.test", "bob@remote.test")
+	r := e.waitAttempts(id, 1).Recipients[0]
+	if !strings.HasPrefix(r.LastError, "451 4.7.1 554 no service") {
+		t.Errorf("last error %q", r.LastError)
+	}
+}
