@@ -58,8 +58,11 @@ type conn struct {
 	dot       dotState
 	chunkLeft int64
 
-	wmu sync.Mutex // Write, and the swap to TLS
-	cur net.Conn   // raw, or TLS over it
+	wmu  sync.Mutex // Write, and the swap to TLS
+	cur  net.Conn   // raw, or TLS over it
+	wbuf []byte     // replies held back while pipelined commands wait
+
+	moreInput atomic.Bool // after the last Read, input was buffered
 
 	tlsState  atomic.Pointer[tls.ConnectionState]
 	enterData atomic.Bool // "354" was sent: message data follows
@@ -120,12 +123,29 @@ type readerFunc func([]byte) (int, error)
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // readRaw reads from the socket (TLS or not) with a fresh deadline.
+// Replies held back for pipelining go out first: the client may be
+// waiting for them before it sends more.
 func (c *conn) readRaw(p []byte) (int, error) {
-	c.setReadDeadline()
 	c.wmu.Lock()
 	cur := c.cur
+	err := c.flushLocked()
 	c.wmu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	c.setReadDeadline()
 	return cur.Read(p)
+}
+
+// flushLocked writes the replies held back. The caller holds wmu.
+func (c *conn) flushLocked() error {
+	if len(c.wbuf) == 0 {
+		return nil
+	}
+	c.raw.SetWriteDeadline(time.Now().Add(c.srv.limits.WriteTimeout))
+	_, err := c.cur.Write(c.wbuf)
+	c.wbuf = c.wbuf[:0]
+	return err
 }
 
 // setReadDeadline bounds the next wait by Timeout, by the login deadline
@@ -154,6 +174,14 @@ func (c *conn) idle() bool { return !c.busy.Load() }
 func (c *conn) Read(p []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	n, err := c.read(p)
+	// RFC 2920 section 3.1: the replies to pipelined commands may go
+	// out together; Write holds them back while more input waits.
+	c.moreInput.Store(len(c.out) > 0 || c.br.Buffered() > 0)
+	return n, err
+}
+
+func (c *conn) read(p []byte) (int, error) {
 	if c.enterData.Swap(false) {
 		c.mode, c.dot = modeData, dotBeginLine
 	}
@@ -425,12 +453,19 @@ func (c *conn) Write(p []byte) (int, error) {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.raw.SetWriteDeadline(time.Now().Add(c.srv.limits.WriteTimeout))
-	if _, err := c.cur.Write(out); err != nil {
+	c.wbuf = append(c.wbuf, out...)
+	if c.moreInput.Load() && len(c.wbuf) < maxHeldReplies {
+		return len(p), nil
+	}
+	if err := c.flushLocked(); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
+
+// maxHeldReplies bounds the replies held back for a client that pipelines
+// without reading.
+const maxHeldReplies = 16 << 10
 
 // cleanReply returns reply lines with every control character but the
 // CRLF that ends each line replaced by "?": a CR inside a line would end
@@ -473,8 +508,8 @@ func (c *conn) extraCapabilities() []byte {
 func (c *conn) reply(line string) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.raw.SetWriteDeadline(time.Now().Add(c.srv.limits.WriteTimeout))
-	io.WriteString(c.cur, line+"\r\n")
+	c.wbuf = append(c.wbuf, line+"\r\n"...)
+	c.flushLocked()
 }
 
 // refuse answers a connection that gets no service, and closes it.
@@ -516,6 +551,7 @@ func (c *conn) kill() {
 func (c *conn) Close() error {
 	c.wmu.Lock()
 	cur := c.cur
+	c.flushLocked()
 	c.wmu.Unlock()
 	var err error
 	if tc, ok := cur.(*tls.Conn); ok {
