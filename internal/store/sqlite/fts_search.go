@@ -28,6 +28,12 @@ import (
 // backfilled yet, or one with more text than fts.MaxText) go to the
 // matcher, which reads the blob. So the answer is always the matcher's.
 
+// ftsMailboxIndex lets a text search start from the blobs the index
+// found: for each, the messages of the mailbox with that blob and their
+// UIDs, without reading the messages rows. Scanning the mailbox instead
+// costs a row read per message, the whole cost of a selective search.
+const ftsMailboxIndex = `CREATE INDEX messages_mailbox_blob ON messages(mailbox_id, blob_id, uid);`
+
 // unsureText selects the blobs the index does not decide alone.
 const unsureText = `SELECT blob_id FROM blob_text WHERE state < ` + "7"
 
@@ -68,6 +74,7 @@ func (f *sqlFilter) substring(needle string, text bool) {
 	if grams := fts.NeedleGrams(folded); grams != nil {
 		q, args := f.textCandidates(grams)
 		f.cond(q, args...)
+		f.driven = true
 	}
 	if text {
 		f.tcond("(instr(t.header, ?) > 0 OR instr(t.body, ?) > 0)", folded, folded)
@@ -130,6 +137,7 @@ func (f *sqlFilter) fuzzy(fz store.FuzzyMatch) {
 		if grams := fts.NeedleGrams(folded); grams != nil && fz.In != store.FuzzyHeader {
 			q, args := f.textCandidates(grams)
 			f.cond(q, args...)
+			f.driven = true
 		}
 		add(in, repeat(folded, arity)...)
 		return

@@ -135,6 +135,7 @@ CREATE TABLE blob_trash (
 	sortSchema,        // 5 -> 6 (sortkeys.go)
 	metadataSchema,    // 6 -> 7 (metadata.go)
 	ftsSchema,         // 7 -> 8 (fts.go)
+	ftsMailboxIndex,   // 8 -> 9 (fts_search.go)
 }
 
 // migrate brings the database to the current schema. It runs in one

@@ -30,6 +30,9 @@ type sqlFilter struct {
 	complete bool
 	blobs    bool // the condition refers to b
 	idx      fts.Index
+	// driven is set when conds hold a candidate condition of the full-text
+	// index, which the query should start from (ftsMailboxIndex).
+	driven bool
 }
 
 // Bound on the ranges of one UID set written into SQL.
@@ -193,20 +196,24 @@ func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCr
 		if _, err := m.mailboxByID(ctx, tx, id); err != nil {
 			return err
 		}
-		join := ""
+		from := "messages m"
+		if f.driven {
+			from += " INDEXED BY messages_mailbox_blob"
+		}
+		withBlobs := from + " JOIN blobs b ON b.id = m.blob_id"
 		if f.blobs || !f.complete {
-			join = " JOIN blobs b ON b.id = m.blob_id"
+			from = withBlobs
 		}
 		where, fargs := f.exact()
 		if !f.hasText() {
 			var err error
-			out, err = m.searchRows(ctx, tx, matcher, !f.complete, join, where, append([]any{id}, fargs...))
+			out, err = m.searchRows(ctx, tx, matcher, !f.complete, from, where, append([]any{id}, fargs...))
 			return err
 		}
 		// Text conditions decide the messages whose text is complete;
 		// the matcher decides the others, which are few or none.
-		join += " JOIN blob_text t ON t.blob_id = m.blob_id"
-		exact, err := m.searchRows(ctx, tx, matcher, !f.complete, join, where+" AND t.state >= 6", append([]any{id}, fargs...))
+		const text = " JOIN blob_text t ON t.blob_id = m.blob_id"
+		exact, err := m.searchRows(ctx, tx, matcher, !f.complete, from+text, where+" AND t.state >= 6", append([]any{id}, fargs...))
 		if err != nil {
 			return err
 		}
@@ -214,11 +221,8 @@ func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCr
 		if unsure, err := anyUnsureText(ctx, tx); err != nil || !unsure {
 			return err
 		}
-		if !strings.Contains(join, "blobs b") {
-			join = " JOIN blobs b ON b.id = m.blob_id" + join
-		}
 		where, fargs = f.candidates()
-		rest, err := m.searchRows(ctx, tx, matcher, true, join, where+" AND t.state < 6", append([]any{id}, fargs...))
+		rest, err := m.searchRows(ctx, tx, matcher, true, withBlobs+text, where+" AND t.state < 6", append([]any{id}, fargs...))
 		if err != nil {
 			return err
 		}
@@ -245,15 +249,16 @@ func mergeUIDs(a, b []store.UID) []store.UID {
 }
 
 // searchRows returns the UIDs of the messages of the mailbox (args[0])
-// that satisfy where, confirmed by the matcher when confirm is set.
-func (m *mail) searchRows(ctx context.Context, tx reader, matcher *match.Matcher, confirm bool, join, where string, args []any) ([]store.UID, error) {
+// that satisfy where, confirmed by the matcher when confirm is set. from
+// names messages m and the tables joined to it.
+func (m *mail) searchRows(ctx context.Context, tx reader, matcher *match.Matcher, confirm bool, from, where string, args []any) ([]store.UID, error) {
 	if !confirm {
-		return scanUIDs(tx.QueryContext(ctx, `SELECT m.uid FROM messages m`+join+` WHERE m.mailbox_id = ? AND `+where+` ORDER BY m.uid`, args...))
+		return scanUIDs(tx.QueryContext(ctx, `SELECT m.uid FROM `+from+` WHERE m.mailbox_id = ? AND `+where+` ORDER BY m.uid`, args...))
 	}
 	var out []store.UID
 	err := func() error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+messageCols+`, b.name, b.sent_date, b.sent_tz, b.h_subject, b.h_from, b.h_to, b.h_cc, b.h_bcc, b.h_message_id
-			FROM messages m`+join+` WHERE m.mailbox_id = ? AND `+where+` ORDER BY m.uid`, args...)
+			FROM `+from+` WHERE m.mailbox_id = ? AND `+where+` ORDER BY m.uid`, args...)
 		if err != nil {
 			return err
 		}
