@@ -852,3 +852,40 @@ func TestRefusedSessionDefers(t *testing.T) {
 		t.Errorf("last error %q", r.LastError)
 	}
 }
+
+// The delay warning goes when it is due (4h by default), not at the
+// first retry after: the schedule puts an attempt there.
+func TestDelayWarningAtItsTime(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.remote.setRcptReply(func(to string) error {
+		return &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0}, Message: "later"}
+	})
+	start := e.clock.Now()
+	id := e.enqueue("alice@local.test", "bob@remote.test")
+	// The DSN is queued in the commit that records its attempt: once an
+	// attempt shows, the DSN is queued or already delivered.
+	warned := func() bool {
+		for _, m := range e.list() {
+			if m.DSN {
+				return true
+			}
+		}
+		return len(e.local.messages("alice@local.test")) > 0
+	}
+	for attempts := 1; ; attempts++ {
+		r := e.waitAttempts(id, attempts).Recipients[0]
+		if warned() {
+			break
+		}
+		if attempts > 10 {
+			t.Fatal("no delay warning after 10 attempts")
+		}
+		e.clock.advance(r.NextAttempt.Sub(e.clock.Now()))
+		e.q.Kick()
+	}
+	e.waitDSN("alice@local.test", 1)
+	if at := e.clock.Now().Sub(start); at != DefaultDelayWarning {
+		t.Errorf("delay warning after %v, want %v", at, DefaultDelayWarning)
+	}
+	checkDSN(t, e.local.messages("alice@local.test")[0], "delayed", "4.3.0")
+}

@@ -74,6 +74,12 @@ func (q *Queue) record(m *message, outs []outcome) {
 			}
 		default:
 			next := now.Add(q.backoff(r.attempts + 1))
+			if warnAt := m.created.Add(q.opts.DelayWarning); notify && !r.delayNotified && q.opts.DelayWarning > 0 &&
+				r.notify.wants(NotifyDelay) && warnAt.After(now) && next.After(warnAt) {
+				// An attempt when the delay warning is due, so that it
+				// goes then, not at the next attempt after.
+				next = warnAt
+			}
 			if next.After(expiry) {
 				// One last attempt at the expiry time.
 				next = expiry
