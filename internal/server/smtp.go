@@ -49,7 +49,7 @@ func (s *Server) setupSMTP() error {
 	}
 	signer := mailauth.NewSigner(cfg.DataDir)
 	qopts.Resolver = resolver
-	qopts.Local = localDSN{deliverer: deliverer, resolver: addresses}
+	qopts.Local = localDelivery{deliverer: deliverer, resolver: addresses}
 	qopts.Signer = signer // DSNs going out are signed too
 	qopts.Logger = s.log.With("proto", "queue")
 	qopts.NoSync = s.opts.NoSync
@@ -175,14 +175,14 @@ func cutType(s string) (typ, addr string, ok bool) {
 	return "", s, false
 }
 
-// localDSN delivers what the queue holds for local addresses: its DSNs
+// localDelivery delivers what the queue holds for local addresses: its DSNs
 // to local senders, and local copies the SMTP server deferred.
-type localDSN struct {
+type localDelivery struct {
 	deliverer *deliver.Deliverer
 	resolver  *deliver.Resolver
 }
 
-func (l localDSN) DeliverLocal(ctx context.Context, returnPath, to string, msg io.ReaderAt, size int64) error {
+func (l localDelivery) DeliverLocal(ctx context.Context, returnPath, to string, msg io.ReaderAt, size int64) error {
 	err := l.deliverer.DeliverTo(ctx, l.resolver, to, returnPath, msg, size)
 	var de *deliver.Error
 	switch {
