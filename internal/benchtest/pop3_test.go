@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,8 @@ import (
 	"postfach/internal/pop3/pop3test"
 	"postfach/internal/server"
 	"postfach/internal/store"
+	"postfach/internal/store/match"
+	"postfach/internal/store/sqlite"
 	"postfach/internal/store/storetest"
 )
 
@@ -38,9 +41,10 @@ import (
 //   - BenchmarkPOP3LoginStatQuit: parallel clients connect (implicit
 //     TLS), log in with USER/PASS, STAT and QUIT; reports sessions/s.
 //
-// Accounts: pop3big@example.org holds the 10,000 messages;
-// pop3user1..pop3user32@example.org hold 20 each. All have the password
-// POSTFACH_POP3_BENCH_PASSWORD (default imaptest.Password).
+// The maildrops are built once and cached in os.TempDir() (see
+// pop3FixtureDir). Accounts: pop3big@example.org holds the 10,000
+// messages; pop3user1..pop3user32@example.org hold 20 each. All have the
+// password POSTFACH_POP3_BENCH_PASSWORD (default imaptest.Password).
 const (
 	pop3BigUser    = "pop3big@example.org"
 	pop3SmallUsers = 32
@@ -50,7 +54,7 @@ const (
 func pop3SmallUser(i int) string { return fmt.Sprintf("pop3user%d@example.org", i+1) }
 
 // pop3Server is the benchmarks' own server, shared by the benchmarks of
-// the test binary: building the maildrops takes a while.
+// the test binary.
 var pop3Server struct {
 	once sync.Once
 	srv  *server.Server
@@ -82,31 +86,100 @@ func pop3Target(b *testing.B) (addr, password string) {
 	return ps.addr, password
 }
 
-// startPOP3Bench starts a server on a kept data directory and fills the
-// maildrops through its store.
-func startPOP3Bench(b *testing.B) (*server.Server, string, error) {
-	cfg := config.Default()
-	cfg.Hostname = "mail.example.org"
-	cfg.DataDir = keptDir(b)
-	cfg.Listen = config.Listen{POP3S: "127.0.0.1:0"}
-	cfg.Auth.Time, cfg.Auth.MemoryKiB, cfg.Auth.Threads = imaptest.CheapParams.Time, imaptest.CheapParams.MemoryKiB, imaptest.CheapParams.Threads
-	// The login guard slows concurrent logins from one address; the
-	// benchmark's clients are all on loopback.
-	cfg.Security.Allowlist = []string{"127.0.0.0/8"}
-	srv, err := server.New(cfg, server.Options{Logger: slog.New(slog.DiscardHandler)})
+// pop3FixtureVersion names the maildrops' content; change it whenever
+// pop3test.BenchMessage or the accounts change.
+const pop3FixtureVersion = "v1"
+
+// pop3FixtureDir returns the data directory of the POP3 maildrops,
+// building it on first use and caching it across runs in os.TempDir()
+// (or $POSTFACH_POP3_BENCH_FIXTURE), as fixtureDir does for the 100k
+// mailbox: so that a comparison alternating between servers does not
+// rebuild it each time.
+func pop3FixtureDir() (string, error) {
+	dir := os.Getenv("POSTFACH_POP3_BENCH_FIXTURE")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "postfach-benchtest-pop3-"+pop3FixtureVersion+"-fold"+strconv.Itoa(match.FoldVersion))
+	}
+	if err := checkPOP3Fixture(dir); err == nil {
+		return dir, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		if err := os.RemoveAll(dir); err != nil {
+			return "", err
+		}
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".build-")
 	if err != nil {
-		return nil, "", err
+		return "", err
+	}
+	if err := buildPOP3Fixture(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("building the POP3 maildrops: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		if checkPOP3Fixture(dir) == nil {
+			return dir, nil
+		}
+		return "", err
+	}
+	return dir, nil
+}
+
+// checkPOP3Fixture reports whether dir holds the complete maildrops; an
+// absent one is os.ErrNotExist.
+func checkPOP3Fixture(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, sqlite.DBName)); err != nil {
+		return err
 	}
 	ctx := context.Background()
-	fill := func(user string, n int) error {
-		if err := imaptest.AddUser(ctx, srv.Store, user, imaptest.Password); err != nil {
-			return err
-		}
-		a, err := srv.Store.AccountByAddress(ctx, user)
+	s, err := sqlite.Open(ctx, sqlite.Options{Dir: dir, NoSync: true})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	for _, u := range []struct {
+		user string
+		n    uint32
+	}{{pop3BigUser, pop3test.BenchMessages}, {pop3SmallUser(pop3SmallUsers - 1), pop3SmallMsgs}} {
+		a, err := s.AccountByAddress(ctx, u.user)
 		if err != nil {
 			return err
 		}
-		m := srv.Store.Mail(a.ID)
+		m := s.Mail(a.ID)
+		inbox, err := m.Mailbox(ctx, "INBOX")
+		if err != nil {
+			return err
+		}
+		st, err := m.Status(ctx, inbox.ID)
+		if err != nil {
+			return err
+		}
+		if st.Messages != u.n {
+			return fmt.Errorf("%s has %d messages, want %d", u.user, st.Messages, u.n)
+		}
+	}
+	return nil
+}
+
+// buildPOP3Fixture fills dir through the store, and waits until the
+// full-text indexer has caught up, so that it does not run beside the
+// benchmarks.
+func buildPOP3Fixture(dir string) error {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, sqlite.Options{Dir: dir, NoSync: true})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	fill := func(user string, n int) error {
+		if err := imaptest.AddUser(ctx, s, user, imaptest.Password); err != nil {
+			return err
+		}
+		a, err := s.AccountByAddress(ctx, user)
+		if err != nil {
+			return err
+		}
+		m := s.Mail(a.ID)
 		inbox, err := m.Mailbox(ctx, "INBOX")
 		if err != nil {
 			return err
@@ -116,16 +189,35 @@ func startPOP3Bench(b *testing.B) (*server.Server, string, error) {
 		})
 	}
 	if err := fill(pop3BigUser, pop3test.BenchMessages); err != nil {
-		srv.Close()
-		return nil, "", err
+		return err
 	}
 	for i := range pop3SmallUsers {
 		if err := fill(pop3SmallUser(i), pop3SmallMsgs); err != nil {
-			srv.Close()
-			return nil, "", err
+			return err
 		}
 	}
-	if err := srv.Start(ctx); err != nil {
+	return s.WaitIndexed(ctx)
+}
+
+// startPOP3Bench starts a server, with fsync on, on the maildrops.
+func startPOP3Bench(b *testing.B) (*server.Server, string, error) {
+	dir, err := pop3FixtureDir()
+	if err != nil {
+		return nil, "", err
+	}
+	cfg := config.Default()
+	cfg.Hostname = "mail.example.org"
+	cfg.DataDir = dir
+	cfg.Listen = config.Listen{POP3S: "127.0.0.1:0"}
+	cfg.Auth.Time, cfg.Auth.MemoryKiB, cfg.Auth.Threads = imaptest.CheapParams.Time, imaptest.CheapParams.MemoryKiB, imaptest.CheapParams.Threads
+	// The login guard slows concurrent logins from one address; the
+	// benchmark's clients are all on loopback.
+	cfg.Security.Allowlist = []string{"127.0.0.0/8"}
+	srv, err := server.New(cfg, server.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, "", fmt.Errorf("server on the POP3 maildrops (is another benchmark run using them?): %w", err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
 		srv.Close()
 		return nil, "", err
 	}

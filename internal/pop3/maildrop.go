@@ -249,21 +249,23 @@ func (c *session) update(ctx context.Context) error {
 			upd.Seen = append(upd.Seen, m.UID)
 		}
 	}
+	var err error
 	if len(upd.Delete) > 0 || len(upd.Seen) > 0 {
-		res, err := c.mail.POP3Update(ctx, d.mbox.ID, upd)
-		c.release()
-		if err != nil {
-			if ctx.Err() == nil {
-				c.log.Error("UPDATE failed; nothing was changed", "err", err)
-			}
-			// RFC 1939 section 6: QUIT may answer -ERR when deletions
-			// could not be applied; none were.
-			c.err("SYS/TEMP", "Deleted messages were not removed; nothing was changed")
-			return nil
+		var res store.POP3UpdateResult
+		res, err = c.mail.POP3Update(ctx, d.mbox.ID, upd)
+		if err == nil {
+			c.log.Info("maildrop updated", "policy", string(upd.Policy), "deleted", len(res.Deleted), "marked", len(upd.Delete), "seen", len(upd.Seen))
+		} else if ctx.Err() == nil {
+			c.log.Error("UPDATE failed; nothing was changed", "err", err)
 		}
-		c.log.Info("maildrop updated", "policy", string(upd.Policy), "deleted", len(res.Deleted), "marked", len(upd.Delete), "seen", len(upd.Seen))
 	}
 	c.release()
+	if err != nil {
+		// RFC 1939 section 6: QUIT may answer -ERR when deletions could
+		// not be applied; none were.
+		c.err("SYS/TEMP", "Deleted messages were not removed; nothing was changed")
+		return nil
+	}
 	left := len(d.msgs) - len(upd.Delete)
 	if left == 0 {
 		c.ok("postfach POP3 server signing off (maildrop empty)")

@@ -3,6 +3,7 @@ package pop3_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"strings"
 	"sync"
@@ -40,6 +41,12 @@ func (a *revokingAuth) Password(ctx context.Context, conn auth.Conn, user, pass 
 // startBare serves a pop3.Server over a store of its own, with the given
 // authenticator, on a 127.0.0.1 implicit-TLS listener.
 func startBare(t *testing.T, authn func(store.Account) auth.Authenticator) (addr string, st *sqlite.Store, acct store.Account) {
+	return startBareStore(t, authn, func(s store.Store) store.Store { return s })
+}
+
+// startBareStore is startBare with the store the POP3 server sees
+// wrapped (fault injection).
+func startBareStore(t *testing.T, authn func(store.Account) auth.Authenticator, wrap func(store.Store) store.Store) (addr string, st *sqlite.Store, acct store.Account) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -61,7 +68,7 @@ func startBare(t *testing.T, authn func(store.Account) auth.Authenticator) (addr
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &pop3.Server{Store: st, Auth: authn(acct), TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}
+	srv := &pop3.Server{Store: wrap(st), Auth: authn(acct), TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -116,5 +123,47 @@ func TestRevokedCredentialEndsSession(t *testing.T) {
 	snap, err := m.Snapshot(t.Context(), mb.ID)
 	if err != nil || len(snap.UIDs) != 1 {
 		t.Fatalf("INBOX after a revoked session: %v, %v", snap.UIDs, err)
+	}
+}
+
+// failingStore fails every POP3Update, as a full disk or a broken
+// database would.
+type failingStore struct{ store.Store }
+
+func (f failingStore) Mail(id store.AccountID) store.Mail { return failingMail{f.Store.Mail(id)} }
+
+type failingMail struct{ store.Mail }
+
+func (failingMail) POP3Update(context.Context, store.MailboxID, store.POP3Update) (store.POP3UpdateResult, error) {
+	return store.POP3UpdateResult{}, errors.New("injected failure: disk full")
+}
+
+// When the store cannot apply UPDATE, QUIT says so (RFC 1939 section 6),
+// nothing changed, and the maildrop is free again.
+func TestUpdateFailure(t *testing.T) {
+	ra := &revokingAuth{}
+	addr, st, acct := startBareStore(t, func(a store.Account) auth.Authenticator { ra.acct = a; return ra },
+		func(s store.Store) store.Store { return failingStore{s} })
+	m := st.Mail(acct.ID)
+	mb, err := m.Mailbox(t.Context(), "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Append(t.Context(), mb.ID, []store.NewMessage{{Body: strings.NewReader(message("a"))}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		c := pop3test.Dial(t, addr, true)
+		c.OK("USER alice@example.org")
+		c.OK("PASS " + imaptest.Password)
+		c.OK("DELE 1")
+		if e := c.Err("QUIT"); e != "[SYS/TEMP] Deleted messages were not removed; nothing was changed" {
+			t.Fatalf("QUIT: %q", e)
+		}
+		c.ExpectClosed()
+	}
+	snap, err := m.Snapshot(t.Context(), mb.ID)
+	if err != nil || len(snap.UIDs) != 1 {
+		t.Fatalf("INBOX after failed updates: %v, %v", snap.UIDs, err)
 	}
 }
