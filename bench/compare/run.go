@@ -288,6 +288,12 @@ func (cmp *comparison) runCase(ctx context.Context, cr *caseResult, s *server, r
 	cmp.loads = append(cmp.loads, load)
 	cmp.busy = append(cmp.busy, busy)
 	logf("round %d: %s against %s (load average %.2f, CPU %.0f%% busy before)", round, cr.c.id, s.name, load, 100*busy)
+	if cr.c.fresh {
+		if err := s.restart(ctx); err != nil {
+			return err
+		}
+		args[slices.Index(args, "--server-pid")+1] = strconv.Itoa(s.pid)
+	}
 	total0, _ := cpuTotal()
 	server0 := treeCPU(s.pid)
 	start := time.Now()

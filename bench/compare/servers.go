@@ -43,6 +43,29 @@ type server struct {
 	// serves lists the protocols it answers on: imap, pop3, lmtp, smtp.
 	serves map[string]bool
 	done   chan error
+	// logPath receives the process's output; waitFor are the ports it
+	// opens when ready.
+	logPath string
+	waitFor []int
+}
+
+// restart stops the server and starts it again, the same way: a fresh
+// process, for runs that measure its memory.
+func (s *server) restart(ctx context.Context) error {
+	s.stop()
+	cmd := exec.Command(s.cmd.Path, s.cmd.Args[1:]...)
+	cmd.Env = s.cmd.Env
+	done, err := startProcess(cmd, s.logPath)
+	if err != nil {
+		return err
+	}
+	s.cmd, s.done = cmd, done
+	if err := waitPorts(ctx, done, s.logPath, s.waitFor...); err != nil {
+		return fmt.Errorf("restarting %s: %w", s.name, err)
+	}
+	// Through nice(1), the server is the process nice execs.
+	s.pid = cmd.Process.Pid
+	return nil
 }
 
 // target is the `postfach bench` flag for a protocol, or "" when the
@@ -306,7 +329,8 @@ func startDovecot(ctx context.Context, bin, template string, ds dovecotSetup) (*
 		return nil, err
 	}
 	s := &server{name: "Dovecot", cmd: cmd, pid: cmd.Process.Pid, ports: p, done: done,
-		serves: map[string]bool{"imap": true, "pop3": true, "lmtp": true}}
+		serves:  map[string]bool{"imap": true, "pop3": true, "lmtp": true},
+		logPath: logPath, waitFor: []int{p.imaps, p.pop3s, p.lmtp}}
 	if err := waitPorts(ctx, done, filepath.Join(ds.dir, "log", "dovecot.log"), p.imaps, p.pop3s, p.lmtp); err != nil {
 		s.stop()
 		return nil, fmt.Errorf("Dovecot: %w", err)
@@ -387,7 +411,8 @@ level = "warn"
 	if err != nil {
 		return nil, err
 	}
-	s := &server{name: "postfach", cmd: cmd, pid: cmd.Process.Pid, ports: p, done: done, serves: map[string]bool{}}
+	s := &server{name: "postfach", cmd: cmd, pid: cmd.Process.Pid, ports: p, done: done, serves: map[string]bool{},
+		logPath: logPath, waitFor: []int{p.imaps}}
 	if err := waitPorts(ctx, done, logPath, p.imaps); err != nil {
 		s.stop()
 		return nil, fmt.Errorf("postfach: %w", err)
