@@ -54,9 +54,9 @@ type Config struct {
 	// TLS is the client TLS configuration (ServerName, InsecureSkipVerify).
 	TLS *tls.Config
 	// Sources is the number of loopback source addresses (127.0.0.1 ...
-	// 127.0.0.Sources): the connections of a workload's client come from
-	// the address its user number picks, idle connections from the one
-	// their number picks. Default DefaultSources.
+	// 127.0.0.Sources): every connection of a user comes from the address
+	// its user number picks, as from the user's own machine. Default
+	// DefaultSources.
 	Sources int
 
 	// Mailbox is the mailbox IMAP workloads select (default INBOX);
