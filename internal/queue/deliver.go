@@ -192,7 +192,7 @@ func (q *Queue) deliverRemote(ctx context.Context, m *message, domain string, rc
 			}
 		}
 		for _, a := range addrs {
-			s := &session{q: q, m: m, host: h, addr: a, mode: mode, rcpts: rcpts, body: body, stsTesting: policy != nil && policy.mode == stsTesting}
+			s := &session{q: q, m: m, host: h, addr: a, mode: mode, rcpts: rcpts, body: body, policy: policy, stsTesting: policy != nil && policy.mode == stsTesting}
 			done, ferr := s.run(ctx)
 			if done {
 				return
@@ -201,7 +201,7 @@ func (q *Queue) deliverRemote(ctx context.Context, m *message, domain string, rc
 			if s.tlsBroken && mode == tlsOpportunistic {
 				// RFC 7435 section 3: opportunistic TLS that fails may
 				// fall back to no TLS, on a new connection.
-				s = &session{q: q, m: m, host: h, addr: a, mode: tlsNever, rcpts: rcpts, body: body}
+				s = &session{q: q, m: m, host: h, addr: a, mode: tlsNever, rcpts: rcpts, body: body, policy: policy}
 				if done, ferr = s.run(ctx); done {
 					return
 				}
@@ -266,14 +266,28 @@ type session struct {
 
 	tlsBroken bool // the handshake failed; the connection is gone
 	verified  bool // the certificate was valid for the host name
-	// stsTesting: the domain's MTA-STS policy is in testing mode, whose
-	// failures are reported (logged) but not enforced.
+	// policy is the domain's MTA-STS policy the session was set up
+	// under (nil: none, or not looked up for a TLS-Required: No message).
+	// stsTesting: it is in testing mode, whose failures are reported
+	// (logged) but not enforced.
+	policy     *stsPolicy
 	stsTesting bool
+	// unfit are the jobs chain found this connection cannot carry.
+	unfit map[jobKey]bool
 }
+
+// Bounds of connection reuse: after its first message, a connection
+// carries further due messages to the same domain (RSET between them) up
+// to this many transactions or this age, whichever comes first.
+const (
+	maxTransactionsPerConn = 100
+	maxConnAge             = 5 * time.Minute
+)
 
 // run talks to the host. done means the transaction ran and its outcome
 // is recorded; otherwise the failure says why this host could not take
-// the message.
+// the message. After a transaction, the connection goes on to other due
+// messages for the domain (see chain).
 func (s *session) run(ctx context.Context) (done bool, f hostFailure) {
 	q := s.q
 	f.host = s.host.name
@@ -287,6 +301,7 @@ func (s *session) run(ctx context.Context) (done bool, f hostFailure) {
 	if err != nil {
 		return fail(tempErr("4.4.1", "connecting to %s (%s): %v", s.host.name, target, err))
 	}
+	opened := time.Now()
 	c := smtpclient.New(conn, smtpclient.Timeouts{})
 	defer c.Close()
 	// A host that refuses the session, even with 5xx, is skipped, and
@@ -323,66 +338,143 @@ func (s *session) run(ctx context.Context) (done bool, f hostFailure) {
 	if s.stsTesting && !s.verified {
 		q.log.Warn("mta-sts testing: no TLS with a valid certificate", "qid", s.m.qid, "mx", s.host.name, "tls", c.TLS() != nil)
 	}
+	done, ferr, usable := s.transact(ctx, c, s.m, s.rcpts, s.body)
+	if !done {
+		return fail(ferr)
+	}
+	for n, more := 1, true; more && usable && n < maxTransactionsPerConn && time.Since(opened) < maxConnAge; n++ {
+		more, usable = s.chain(ctx, c)
+	}
+	if usable {
+		c.Quit(ctx)
+	}
+	return true, f
+}
+
+// transact runs one mail transaction for m's recipients on the session's
+// connection and records its outcome. done false means nothing was
+// recorded and err says why this host cannot take m; usable says whether
+// the connection can carry another transaction.
+func (s *session) transact(ctx context.Context, c *smtpclient.Client, m *message, rcpts []recipient, body io.ReaderAt) (done bool, err *Error, usable bool) {
+	q := s.q
 	// What the content needs, which this host must support.
-	if s.m.requireTLS {
+	if m.requireTLS {
 		if _, ok := c.Extension("REQUIRETLS"); !ok {
-			return fail(permErr("5.7.30", "REQUIRETLS support required: %s does not offer it", s.host.name))
+			return false, permErr("5.7.30", "REQUIRETLS support required: %s does not offer it", s.host.name), true
 		}
 	}
-	if s.m.smtputf8 {
+	if m.smtputf8 {
 		if _, ok := c.Extension("SMTPUTF8"); !ok {
 			// RFC 6531 section 3.2: no downgrade of addresses or header
 			// fields; the message cannot go there.
-			return fail(permErr("5.6.7", "%s does not support SMTPUTF8, which the message needs", s.host.name))
+			return false, permErr("5.6.7", "%s does not support SMTPUTF8, which the message needs", s.host.name), true
 		}
 	}
-	if s.m.eightBit {
+	if m.eightBit {
 		if _, ok := c.Extension("8BITMIME"); !ok {
 			// RFC 6152 section 3: we do not convert 8-bit content to
 			// 7-bit, which would break its DKIM signatures.
-			return fail(permErr("5.6.3", "%s does not support 8BITMIME, which the message needs", s.host.name))
+			return false, permErr("5.6.3", "%s does not support 8BITMIME, which the message needs", s.host.name), true
 		}
 	}
-	if max := c.MaxSize(); max > 0 && s.m.size > max {
+	if max := c.MaxSize(); max > 0 && m.size > max {
 		// RFC 1870 section 6: larger than the server's fixed limit.
-		return fail(permErr("5.3.4", "message of %d octets is larger than %s accepts (%d)", s.m.size, s.host.name, max))
+		return false, permErr("5.3.4", "message of %d octets is larger than %s accepts (%d)", m.size, s.host.name, max), true
 	}
 	_, dsn := c.Extension("DSN")
-	mail := smtpclient.Mail{From: s.m.sender, Size: s.m.size, EightBit: s.m.eightBit, SMTPUTF8: s.m.smtputf8, RequireTLS: s.m.requireTLS, RET: s.m.ret, ENVID: s.m.envid}
-	rcpts := make([]smtpclient.Rcpt, len(s.rcpts))
-	for i, r := range s.rcpts {
-		rcpts[i] = smtpclient.Rcpt{Addr: r.addr, Notify: r.notify.Keywords(), ORCPTType: r.orcptType, ORCPT: r.orcpt}
+	mail := smtpclient.Mail{From: m.sender, Size: m.size, EightBit: m.eightBit, SMTPUTF8: m.smtputf8, RequireTLS: m.requireTLS, RET: m.ret, ENVID: m.envid}
+	crcpts := make([]smtpclient.Rcpt, len(rcpts))
+	for i, r := range rcpts {
+		crcpts[i] = smtpclient.Rcpt{Addr: r.addr, Notify: r.notify.Keywords(), ORCPTType: r.orcptType, ORCPT: r.orcpt}
 	}
 	start := time.Now()
-	res, err := c.Send(ctx, mail, rcpts, io.NewSectionReader(s.body, 0, s.m.size))
+	res, serr := c.Send(ctx, mail, crcpts, io.NewSectionReader(body, 0, m.size))
 	if res == nil {
 		// The envelope could not even be written (a guard failed).
-		return fail(permErr("5.5.2", "%v", err))
+		return false, permErr("5.5.2", "%v", serr), false
 	}
-	if err != nil && res.Mail == nil {
-		return fail(tempErr("4.4.2", "connection to %s lost: %v", s.host.name, err))
+	if serr != nil && res.Mail == nil {
+		return false, tempErr("4.4.2", "connection to %s lost: %v", s.host.name, serr), false
 	}
-	if res.Mail != nil && res.Mail.Code == 421 {
-		return fail(replyError(res.Mail))
+	if res.Mail.Code == 421 {
+		return false, replyError(res.Mail), false
 	}
-	outs := s.outcomes(res, err, dsn)
-	q.record(s.m, outs)
-	if err == nil {
-		c.Quit(ctx)
+	q.record(m, s.outcomes(rcpts, res, serr, dsn))
+	q.log.Debug("queue: transaction", "qid", m.qid, "mx", s.host.name, "addr", s.addr.String(), "tls", c.TLS() != nil, "verified", s.verified, "took", time.Since(start))
+	return true, nil, serr == nil && !closing(res)
+}
+
+// closing reports a 421 anywhere in the transaction: the server is
+// closing the session (RFC 5321 section 3.8).
+func closing(res *smtpclient.Result) bool {
+	for _, r := range append([]*smtpclient.Reply{res.Mail, res.Data, res.Final}, res.Rcpts...) {
+		if r != nil && r.Code == 421 {
+			return true
+		}
 	}
-	q.log.Debug("queue: transaction", "qid", s.m.qid, "mx", s.host.name, "addr", s.addr.String(), "tls", c.TLS() != nil, "verified", s.verified, "took", time.Since(start))
-	return true, f
+	return false
+}
+
+// chain carries the next due message for the session's domain, if any,
+// on the open connection: the connection is known to suit the domain
+// (its MX, its MTA-STS policy), so only what the message itself needs is
+// checked. A message that does not fit this connection is left for a
+// normal attempt. more is false when there was nothing to carry; usable
+// says whether the connection can carry another message.
+func (s *session) chain(ctx context.Context, c *smtpclient.Client) (more, usable bool) {
+	q := s.q
+	k, ok := q.claim(ctx, s.rcpts[0].domain, s.unfit)
+	if !ok {
+		return false, true
+	}
+	defer q.release(k)
+	m, rcpts, err := q.loadJob(ctx, k)
+	if err != nil || m == nil || len(rcpts) == 0 {
+		return err == nil, true
+	}
+	// The policy this connection was set up under must do for m: a
+	// message that needs verified TLS travels only on a verified
+	// connection; one that skipped MTA-STS (TLS-Required: No) may take
+	// any, but not the reverse.
+	unfit := func() (bool, bool) {
+		if s.unfit == nil {
+			s.unfit = map[jobKey]bool{}
+		}
+		s.unfit[k] = true
+		return true, true
+	}
+	if tlsModeFor(m, s.policy) == tlsVerified && (s.mode != tlsVerified || !s.verified) {
+		return unfit()
+	}
+	if !m.tlsOptional && s.m.tlsOptional {
+		return unfit()
+	}
+	body, err := q.spoolBlob(ctx, m)
+	if err != nil {
+		return unfit() // the normal attempt deals with it
+	}
+	defer body.Close()
+	if err := c.Reset(ctx); err != nil {
+		return false, false
+	}
+	done, _, usable := s.transact(ctx, c, m, rcpts, body)
+	if !done && usable {
+		// The host cannot take m (it needs an extension the host
+		// lacks): its own attempt, which may try other hosts, decides.
+		return unfit()
+	}
+	return true, usable
 }
 
 // outcomes turns the replies of a transaction into per-recipient
 // outcomes. err is the session's failure after the envelope went out.
-func (s *session) outcomes(res *smtpclient.Result, err error, dsn bool) []outcome {
-	outs := make([]outcome, len(s.rcpts))
+func (s *session) outcomes(rcpts []recipient, res *smtpclient.Result, err error, dsn bool) []outcome {
+	outs := make([]outcome, len(rcpts))
 	lost := func() *Error {
 		return tempErr("4.4.2", "connection to %s lost: %v", s.host.name, err)
 	}
-	for i := range s.rcpts {
-		o := outcome{rcpt: &s.rcpts[i], remoteMTA: s.host.name, remoteDSN: dsn}
+	for i := range rcpts {
+		o := outcome{rcpt: &rcpts[i], remoteMTA: s.host.name, remoteDSN: dsn}
 		rr := res.Rcpts[i]
 		switch {
 		case res.Mail.Code/100 != 2:

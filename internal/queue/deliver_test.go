@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -888,4 +889,47 @@ func TestDelayWarningAtItsTime(t *testing.T) {
 		t.Errorf("delay warning after %v, want %v", at, DefaultDelayWarning)
 	}
 	checkDSN(t, e.local.messages("alice@local.test")[0], "delayed", "4.3.0")
+}
+
+// Messages waiting for one domain share connections: with 4 connections
+// per domain, 30 messages take 4 of them. A message the open connections
+// do not suit (it needs SMTPUTF8) is left for an attempt of its own,
+// which bounces it.
+func TestConnectionReuse(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.q.Close()
+	q, err := Open(e.dir, e.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := 0; i < 30; i++ {
+		msg := testMessage("alice@local.test", "bob@remote.test", fmt.Sprintf("reuse %d", i))
+		id, err := q.Enqueue(context.Background(), Envelope{From: "alice@local.test", To: []Recipient{{Addr: "bob@remote.test"}}}, bytes.NewReader(msg), int64(len(msg)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	utf8msg := testMessage("alice@local.test", "x", "utf8")
+	if _, err := q.Enqueue(context.Background(), Envelope{From: "alice@local.test", To: []Recipient{{Addr: "jürgen@remote.test"}}}, bytes.NewReader(utf8msg), int64(len(utf8msg))); err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	e.open()
+	for _, id := range ids {
+		e.waitGone(id)
+	}
+	checkDSN(t, e.waitDSN("alice@local.test", 1)[0], "failed", "5.6.7")
+	if n := len(e.remote.messages()); n != 30 {
+		t.Fatalf("remote got %d messages, want 30", n)
+	}
+	e.remote.mu.Lock()
+	conns := e.remote.conns
+	e.remote.mu.Unlock()
+	t.Logf("31 messages in %d connections", conns)
+	// 4 at once (per_domain), and the SMTPUTF8 message's own.
+	if conns > 6 {
+		t.Errorf("31 messages took %d connections: connections are not reused", conns)
+	}
 }

@@ -109,7 +109,24 @@ type remoteMX struct {
 	rcptReply func(to string) error
 	// dataReply decides the end of data: nil accepts.
 	dataReply func() error
-	sessions  int
+	sessions  int // go-smtp starts one per connection and one after STARTTLS
+	conns     int
+}
+
+// countingListener counts the connections a remote accepts.
+type countingListener struct {
+	net.Listener
+	r *remoteMX
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.r.mu.Lock()
+		l.r.conns++
+		l.r.mu.Unlock()
+	}
+	return c, err
 }
 
 type remoteOptions struct {
@@ -149,7 +166,7 @@ func startRemote(t testing.TB, o remoteOptions) *remoteMX {
 	}
 	r.srv, r.ln = srv, ln
 	r.port = ln.Addr().(*net.TCPAddr).Port
-	go srv.Serve(ln)
+	go srv.Serve(countingListener{ln, r})
 	t.Cleanup(func() { srv.Close() })
 	return r
 }

@@ -281,3 +281,65 @@ func (w *changeWatch) close() {
 		w.conn.Close()
 	}
 }
+
+// claimLimit bounds the candidates claim looks at.
+const claimLimit = 64
+
+// claim takes the earliest due job of domain that is not in flight, for
+// a connection already open to the domain (connection reuse); false when
+// there is none but those in skip, or the queue is stopping. The job
+// runs in the caller's
+// slot: it counts as in flight but not again against PerDomain. The
+// caller releases it.
+func (q *Queue) claim(ctx context.Context, domain string, skip map[jobKey]bool) (jobKey, bool) {
+	q.mu.Lock()
+	r := q.run
+	q.mu.Unlock()
+	if r == nil {
+		return jobKey{}, false
+	}
+	select {
+	case <-r.stopping:
+		return jobKey{}, false
+	default:
+	}
+	rows, err := q.rdb.QueryContext(ctx, `SELECT message_id, MIN(next_attempt) AS due FROM recipients
+		WHERE domain = ? AND next_attempt <= ? GROUP BY message_id ORDER BY due LIMIT ?`, domain, ms(q.now()), claimLimit)
+	if err != nil {
+		return jobKey{}, false
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k jobKey
+		var due int64
+		if err := rows.Scan(&k.msgID, &due); err != nil {
+			return jobKey{}, false
+		}
+		k.domain = domain
+		if skip[k] {
+			continue
+		}
+		r.mu.Lock()
+		if !r.inflight[k] {
+			r.inflight[k] = true
+			r.mu.Unlock()
+			return k, true
+		}
+		r.mu.Unlock()
+	}
+	return jobKey{}, false
+}
+
+// release ends a claimed job.
+func (q *Queue) release(k jobKey) {
+	q.mu.Lock()
+	r := q.run
+	q.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	delete(r.inflight, k)
+	r.mu.Unlock()
+	r.poke()
+}

@@ -70,6 +70,10 @@ CREATE TABLE mtasts (
 	expires INTEGER NOT NULL
 ) WITHOUT ROWID;
 `,
+	// 1 -> 2: connection reuse looks for due work by domain.
+	`
+CREATE INDEX recipients_domain_due ON recipients(domain, next_attempt);
+`,
 }
 
 // migrate brings the database to the latest version, in one transaction.

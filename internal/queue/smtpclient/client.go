@@ -228,6 +228,19 @@ func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) error {
 // TLS returns the TLS state after StartTLS, or nil.
 func (c *Client) TLS() *tls.ConnectionState { return c.tlsState }
 
+// Reset aborts the current transaction (RSET, RFC 5321 section 4.1.1.5),
+// so that the next one starts clean. A reply other than 250 is the error.
+func (c *Client) Reset(ctx context.Context) error {
+	r, err := c.cmd(ctx, c.timeouts.Command, "RSET")
+	if err != nil {
+		return err
+	}
+	if r.Code != 250 {
+		return r
+	}
+	return nil
+}
+
 // Quit ends the session politely and closes the connection.
 func (c *Client) Quit(ctx context.Context) error {
 	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
