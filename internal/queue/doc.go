@@ -27,7 +27,9 @@
 //     record, so a clean restart sends nothing twice.
 //   - A recipient is attempted by at most one goroutine at a time: work
 //     is scheduled by (message, recipient domain), one SMTP transaction
-//     for all due recipients of a message in a domain.
+//     for all due recipients of a message in a domain; a connection that
+//     goes on to further messages of its domain claims them the same way
+//     (runner.go, claim).
 //   - Delivered and failed recipients leave the database in the same
 //     transaction that queues their DSN; the message row goes with its
 //     last recipient, its spool file right after that commit.
