@@ -78,6 +78,15 @@ func (c *session) cmdReplace(ctx context.Context, cmd *wire.Command) error {
 	}
 	// Section 3.2: APPENDUID comes in an untagged OK.
 	c.statusLine("*", "OK", "APPENDUID "+strconv.FormatUint(uint64(res.UIDValidity), 10)+" "+formatUIDSet(res.UIDs), "Replacement appended")
+	if mb.ID == s.mbox.ID {
+		// The replacement is announced (EXISTS) before the old message
+		// is expunged, as the APPEND, STORE and UID EXPUNGE the command
+		// stands for would (section 3.4, and the examples of section
+		// 3.2); other sessions' expunges wait for the end.
+		if err := c.syncSelected(ctx, false, true); err != nil {
+			return err
+		}
+	}
 	set := store.UIDSet{{Start: old, Stop: old}}
 	if _, err := c.mail.StoreFlags(ctx, s.mbox.ID, set, store.FlagUpdate{Op: store.FlagsAdd, Flags: store.FlagDeleted}); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err

@@ -15,10 +15,10 @@ func TestReplace(t *testing.T) {
 	c.Append("Drafts", `\Draft`, "Subject: other\r\n\r\nother\r\n")
 	c.MustOK("SELECT Drafts")
 	msg := "Subject: draft 2\r\n\r\nsecond\r\n"
-	// RFC 8508 section 3: APPENDUID in an untagged OK, then the old
-	// message is expunged and the new one exists.
+	// RFC 8508 section 3.2: APPENDUID in an untagged OK, then the new
+	// message exists, then the old one is expunged.
 	r := c.MustOK(fmt.Sprintf("REPLACE 1 Drafts (\\Draft) {%d+}\r\n%s", len(msg), msg))
-	if !r.Has("OK [APPENDUID ") || !r.Has("1 EXPUNGE") || !r.Has("2 EXISTS") {
+	if !r.Has("OK [APPENDUID ") || !r.Has("1 EXPUNGE") || !r.Has("3 EXISTS") {
 		t.Errorf("REPLACE: %s", r)
 	}
 	r = c.MustOK("UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")

@@ -22,7 +22,8 @@ import (
 // answers, after masking what no server can reproduce (UIDVALIDITY,
 // MODSEQ values, dates) and what the protocol leaves free:
 //
-//   - {{name}} in an S: line matches a number and binds it; later
+//   - {{name}} in an S: line matches a number ({{@name}} an object id of
+//     RFC 8474) and binds it; later
 //     occurrences, in S: or C: lines, must equal (or are replaced by) the
 //     bound value. {{_}} matches any number. The setup may bind names
 //     beforehand (a UIDVALIDITY, a MODSEQ to test against).
@@ -42,6 +43,9 @@ import (
 //     it under QRESYNC, and it is never wrong).
 //   - C2:/S2: lines are a second session of the same user, for the
 //     examples where another client changes the mailbox.
+//   - A C: line directly followed by another C: line of its session is
+//     pipelined: both are sent at once, and the S: lines after the second
+//     hold the responses to both.
 //
 // Where our answer differs from the example in a way the RFC allows (a
 // different but valid choice), the script says so in a "#" comment and
@@ -174,6 +178,15 @@ func (s *rfcSetup) flags(mb store.Mailbox, op store.FlagOp, f store.Flags, kw []
 	return ms
 }
 
+// meta sets an annotation (RFC 5464) of a mailbox, or of the server with
+// mailbox 0.
+func (s *rfcSetup) meta(mbox store.MailboxID, name, value string) {
+	s.t.Helper()
+	if err := s.mail.SetMetadata(s.ctx, mbox, []store.MetadataEntry{{Name: name, Value: []byte(value)}}); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
 // highest binds name to the mailbox's HIGHESTMODSEQ now.
 func (s *rfcSetup) highest(mb store.Mailbox, name string) {
 	s.t.Helper()
@@ -192,6 +205,7 @@ func TestRFCExamples(t *testing.T) {
 	} {
 		for _, ex := range group {
 			t.Run(ex.name, func(t *testing.T) {
+				t.Parallel()
 				runRFCExample(t, ex)
 			})
 		}
@@ -232,7 +246,7 @@ func runRFCExample(t *testing.T, ex rfcExample) {
 	session("")
 	steps := parseScript(t, ex.script)
 	pending := map[string]string{} // session -> tag of a command waiting for DONE
-	for _, st := range steps {
+	for i, st := range steps {
 		c := session(st.session)
 		line := substitute(t, st.command, s.vars, ex.lits)
 		tag, _, _ := strings.Cut(st.command, " ")
@@ -240,6 +254,12 @@ func runRFCExample(t *testing.T, ex rfcExample) {
 			tag = pending[st.session]
 		}
 		c.Write(line + "\r\n")
+		if len(st.expect) == 0 {
+			if i+1 == len(steps) || steps[i+1].session != st.session {
+				t.Fatalf("command %q expects no response", st.command)
+			}
+			continue // pipelined with the next one
+		}
 		// A block ending in a continuation request waits for it only;
 		// the command goes on (IDLE).
 		wantCont := len(st.expect) > 0 && strings.HasPrefix(st.expect[len(st.expect)-1], "+")
@@ -296,7 +316,7 @@ func parseScript(t *testing.T, script string) []scriptStep {
 	return steps
 }
 
-var varRE = regexp.MustCompile(`\{\{([a-z_][a-z0-9_]*)(?::([a-z0-9_]+))?\}\}`)
+var varRE = regexp.MustCompile(`\{\{(@?[a-z_][a-z0-9_]*)(?::([a-z0-9_]+))?\}\}`)
 
 // substitute fills a client line's variables and literals.
 func substitute(t *testing.T, line string, vars, lits map[string]string) string {
@@ -320,9 +340,6 @@ func substitute(t *testing.T, line string, vars, lits map[string]string) string 
 // matchBlock matches a command's response lines with the expected ones:
 // the last line with the last expected, the untagged ones in any order.
 func matchBlock(expect, got []string, vars map[string]string) error {
-	if len(expect) == 0 {
-		return fmt.Errorf("the script expects no response")
-	}
 	last := expect[len(expect)-1]
 	if err := matchLine(last, got[len(got)-1], vars); err != nil {
 		return fmt.Errorf("final line: %v", err)
@@ -399,7 +416,11 @@ func matchLine(tmpl, line string, vars map[string]string) error {
 			k := strings.Index(rest[i:], "}}")
 			re.WriteString(regexp.QuoteMeta(rest[:i]))
 			name := rest[i+2 : i+k]
-			re.WriteString(`(\d+)`)
+			if strings.HasPrefix(name, "@") {
+				re.WriteString(`([A-Za-z0-9_-]+)`) // an RFC 8474 objectid
+			} else {
+				re.WriteString(`(\d+)`)
+			}
 			names = append(names, name)
 			rest = rest[i+k+2:]
 		}
@@ -591,16 +612,17 @@ S: s OK [READ-WRITE]
 `
 )
 
-// setup172 makes RFC 7162 section 3.1.2.1's INBOX: 172 messages, UIDNEXT
-// 4392, the first unseen the 12th, one recent.
+// setup172 makes RFC 7162 section 3.1.2.1's INBOX: 172 messages, the
+// first unseen the 12th, one recent. Its UIDs start at 1, not 4220, so
+// that the test does not store 4391 messages: UIDNEXT is 173, not 4392.
 func setup172(s *rfcSetup) {
 	s.keepRecent = true
-	mb := s.mailbox("INBOX", "uv", uidRange(4220, 4390), nil)
-	s.flags(mb, store.FlagsAdd, store.FlagSeen, nil, uidRange(4220, 4230)...)
+	mb := s.mailbox("INBOX", "uv", uidRange(1, 171), nil)
+	s.flags(mb, store.FlagsAdd, store.FlagSeen, nil, uidRange(1, 11)...)
 	if _, err := s.mail.ClaimRecent(s.ctx, mb.ID); err != nil {
 		s.t.Fatal(err)
 	}
-	s.mailbox("INBOX", "", uidRange(4220, 4391), nil)
+	s.mailbox("INBOX", "", uidRange(1, 172), nil)
 }
 
 // messages makes INBOX hold UIDs 1..n.
@@ -609,7 +631,7 @@ func messages(n int) func(s *rfcSetup) {
 }
 
 var condstoreExamples = []rfcExample{
-	{name: "RFC 7162 3.1.2.1 SELECT reports HIGHESTMODSEQ", setup: setup172, script: `
+	{name: "RFC 7162 3.1.2.1 and 3.1.8 SELECT reports HIGHESTMODSEQ", setup: setup172, script: `
 # Ours: PERMANENTFLAGS lists every flag (all can be stored), and OBJECTID
 # (RFC 8474) adds MAILBOXID.
 C: A142 SELECT INBOX
@@ -617,25 +639,26 @@ S: * 172 EXISTS
 S: * 1 RECENT
 S: * OK [UNSEEN 12] Message 12 is first unseen
 S: * OK [UIDVALIDITY {{uv}}] UIDs valid
-S: * OK [UIDNEXT 4392] Predicted next UID
+S: * OK [UIDNEXT 173] Predicted next UID
 S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
 S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Limited
 S: * OK [HIGHESTMODSEQ {{_}}]
 S: * OK [MAILBOXID (...)] Ok
 S: A142 OK [READ-WRITE] SELECT completed
-`},
-	{name: "RFC 7162 3.1.8 SELECT (CONDSTORE)", setup: setup172, script: `
-C: A142 SELECT INBOX (CONDSTORE)
+# Section 3.1.8, SELECT (CONDSTORE), on the same mailbox: the first SELECT
+# closes, and this session already saw the recent message.
+C: A143 SELECT INBOX (CONDSTORE)
+S: * OK [CLOSED]
 S: * 172 EXISTS
-S: * 1 RECENT
+S: * 0 RECENT
 S: * OK [UNSEEN 12] Message 12 is first unseen
 S: * OK [UIDVALIDITY {{uv}}] UIDs valid
-S: * OK [UIDNEXT 4392] Predicted next UID
+S: * OK [UIDNEXT 173] Predicted next UID
 S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
 S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Limited
 S: * OK [HIGHESTMODSEQ {{_}}]
 S: * OK [MAILBOXID (...)] Ok
-S: A142 OK [READ-WRITE] SELECT completed, CONDSTORE is now enabled
+S: A143 OK [READ-WRITE] SELECT completed, CONDSTORE is now enabled
 `},
 	{name: "RFC 7162 3.1.3 example 2: all messages pass UNCHANGEDSINCE",
 		setup: func(s *rfcSetup) { s.mailbox("INBOX", "", []int{4, 6, 7, 8}, nil) },
@@ -941,11 +964,12 @@ S: A202 OK done
 `},
 	{name: "RFC 7162 3.2.9 UID EXPUNGE",
 		setup: func(s *rfcSetup) {
-			mb := s.mailbox("INBOX", "", []int{2998, 2999, 3000, 3001, 3002, 3003}, nil)
-			s.flags(mb, store.FlagsAdd, store.FlagDeleted, nil, 3000, 3001, 3002, 3003)
+			// The example's UIDs 3000 to 3002 are 100 to 102 here.
+			mb := s.mailbox("INBOX", "", []int{98, 99, 100, 101, 102, 103}, nil)
+			s.flags(mb, store.FlagsAdd, store.FlagDeleted, nil, 100, 101, 102, 103)
 		},
 		script: condstorePreamble + `
-C: . UID EXPUNGE 3000:3002
+C: . UID EXPUNGE 100:102
 S: * 3 EXPUNGE
 S: * 3 EXPUNGE
 S: * 3 EXPUNGE
@@ -967,18 +991,6 @@ S: * VANISHED 505,507,510,625
 S: A202 OK
 `},
 }
-
-var (
-	metadataExamples    []rfcExample
-	quotaExamples       []rfcExample
-	objectIDExamples    []rfcExample
-	saveDateExamples    []rfcExample
-	replaceExamples     []rfcExample
-	partialExamples     []rfcExample
-	catenateExamples    []rfcExample
-	multisearchExamples []rfcExample
-	compressExamples    []rfcExample
-)
 
 // threadMessages makes the mailbox of RFC 5256 section 4's THREAD
 // examples: messages 166 to 208 arrived after 5-Mar-2000 (1 to 165
@@ -1286,5 +1298,532 @@ C: c notify set (personal (MessageNew MessageExpunge AnnotationChange))
 S: c NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)]
 C: d notify none
 S: d OK
+`},
+}
+
+var metadataExamples = []rfcExample{
+	{name: "RFC 5464 4.2 GETMETADATA",
+		setup: func(s *rfcSetup) {
+			s.meta(0, "/shared/comment", "Shared comment")
+			inbox := s.mailbox("INBOX", "", nil, nil)
+			s.meta(inbox.ID, "/private/comment", "My own comment")
+			s.meta(inbox.ID, "/shared/comment", "Shared comment")
+		},
+		script: `
+C: a GETMETADATA "" /shared/comment
+S: * METADATA "" (/shared/comment "Shared comment")
+S: a OK GETMETADATA complete
+C: a GETMETADATA "INBOX" /private/comment
+S: * METADATA "INBOX" (/private/comment "My own comment")
+S: a OK GETMETADATA complete
+C: a GETMETADATA "INBOX" (/shared/comment /private/comment)
+S: * METADATA "INBOX" (/shared/comment "Shared comment" /private/comment "My own comment")
+S: a OK GETMETADATA complete
+`},
+	{name: "RFC 5464 4.2.1 and 4.2.2 MAXSIZE and DEPTH",
+		setup: func(s *rfcSetup) {
+			inbox := s.mailbox("INBOX", "", nil, nil)
+			s.meta(inbox.ID, "/private/comment", "My own comment")
+			s.meta(inbox.ID, "/shared/comment", strings.Repeat("x", 2199))
+			s.meta(inbox.ID, "/private/filters/values/small", "SMALLER 5000")
+			s.meta(inbox.ID, "/private/filters/values/boss", `FROM "boss@example.com"`)
+			s.meta(inbox.ID, "/private/filters/values/boss/deeper", "not returned with DEPTH 1")
+		},
+		script: `
+# The examples put the options after the mailbox name; erratum 2785 puts
+# them before it, as the ABNF does.
+C: a GETMETADATA (MAXSIZE 1024) "INBOX" (/shared/comment /private/comment)
+S: * METADATA "INBOX" (/private/comment "My own comment")
+S: a OK [METADATA LONGENTRIES 2199] GETMETADATA complete
+# Ours: entries below the requested one come sorted by name.
+C: a GETMETADATA (DEPTH 1) "INBOX" (/private/filters/values)
+S: * METADATA "INBOX" (/private/filters/values/boss "FROM \"boss@example.com\"" /private/filters/values/small "SMALLER 5000")
+S: a OK GETMETADATA complete
+`},
+	{name: "RFC 5464 4.3 SETMETADATA", lits: map[string]string{"two": "My new comment across\r\ntwo lines."}, script: `
+C: a SETMETADATA INBOX (/private/comment {{lit:two}})
+S: a OK SETMETADATA complete
+C: b GETMETADATA INBOX /private/comment
+S: * METADATA INBOX (/private/comment {33}My new comment across\r\ntwo lines.)
+S: b OK
+C: a SETMETADATA INBOX (/private/comment NIL)
+S: a OK SETMETADATA complete
+C: a SETMETADATA INBOX (/private/comment "My new comment" /shared/comment "This one is for you!")
+S: a OK SETMETADATA complete
+# Section 4.4.1; the examples list two entries without the parentheses
+# entry lists need.
+C: a GETMETADATA "INBOX" (/private/comment /shared/comment)
+S: * METADATA "INBOX" (/private/comment "My new comment" /shared/comment "This one is for you!")
+S: a OK GETMETADATA complete
+`},
+	{name: "RFC 5464 4.3 SETMETADATA over the limit",
+		setup: func(s *rfcSetup) {
+			inbox := s.mailbox("INBOX", "", nil, nil)
+			entries := make([]store.MetadataEntry, store.MaxMetadataEntries)
+			for i := range entries {
+				entries[i] = store.MetadataEntry{Name: fmt.Sprintf("/private/vendor/x/n%d", i), Value: []byte("v")}
+			}
+			if err := s.mail.SetMetadata(s.ctx, inbox.ID, entries); err != nil {
+				s.t.Fatal(err)
+			}
+		},
+		script: `
+C: a SETMETADATA INBOX (/private/comment "My new comment")
+S: a NO [METADATA TOOMANY] SETMETADATA failed
+`},
+}
+
+// quotaLits holds RFC 9208 section 5.3's message.
+var quotaLits = map[string]string{"joe": "Date: Mon, 7 Feb 1994 21:52:25 -0800 (PST)\r\nFrom: Fred Foobar <foobar@Blurdybloop.example>\r\n" +
+	"Subject: afternoon meeting\r\nTo: mooch@owatagu.siam.edu.example\r\nMessage-Id: <B27397-0100000@Blurdybloop.example>\r\n" +
+	"MIME-Version: 1.0\r\nContent-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n\r\nHello Joe, do you think we can meet at 3:30 tomorrow?\r\n"}
+
+// quotaSetup gives the account 42 messages, 12 of them in INBOX (4
+// \Deleted), and limits of 512 KiB and 1000 messages, or 42 messages.
+func quotaSetup(messages int64) func(s *rfcSetup) {
+	return func(s *rfcSetup) {
+		inbox := s.mailbox("INBOX", "", uidRange(1, 12), nil)
+		s.flags(inbox, store.FlagsAdd, store.FlagDeleted, nil, 2, 5, 7, 11)
+		s.mailbox("saved-messages", "", uidRange(1, 30), nil)
+		s.mailbox("MEETING", "", nil, nil)
+		if err := s.env.Server.Store.SetQuota(s.ctx, "alice@example.org", store.Quota{StorageBytes: 512 << 10, Messages: messages}); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
+
+var quotaExamples = []rfcExample{
+	{name: "RFC 9208 3 GETQUOTA, GETQUOTAROOT, SETQUOTA and DELETED-STORAGE", setup: quotaSetup(1000), script: `
+# One quota root per account, named "" (section 4.2.1's example): the
+# examples' "#user/alice" and "!partition/sda4" do not exist here.
+C: G0001 GETQUOTA "!partition/sda4"
+S: G0001 NO [NONEXISTENT] Getquota failed
+C: S0000 GETQUOTA ""
+S: * QUOTA "" (STORAGE {{_}} 512 MESSAGE 42 1000)
+S: S0000 OK Getquota completed
+C: G0002 GETQUOTAROOT INBOX
+S: * QUOTAROOT INBOX ""
+S: * QUOTA "" (STORAGE {{_}} 512 MESSAGE 42 1000)
+S: G0002 OK Getquotaroot complete
+# Limits are the administrator's: QUOTASET is not offered.
+C: S0001 SETQUOTA "" (STORAGE 510)
+S: S0001 NO [NOPERM] Cannot change system limit
+# Ours: DELETED-STORAGE counts octets, the exact sum of the \Deleted
+# messages' sizes (section 4.1.4 allows RFC822.SIZE sums).
+C: S0003 STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)
+S: * STATUS INBOX (MESSAGES 12 DELETED 4 DELETED-STORAGE {{_}})
+S: S0003 OK Status complete.
+`},
+	{name: "RFC 9208 5.3 OVERQUOTA", setup: quotaSetup(42), lits: quotaLits, script: `
+C: A003 APPEND saved-messages (\Seen) {{lit:joe}}
+S: A003 NO [OVERQUOTA] APPEND Failed
+# The example's soft quota lets the COPY through with an untagged NO; our
+# limits are hard.
+C: s SELECT INBOX
+S: ...
+S: s OK [READ-WRITE]
+C: A004 COPY 2:4 MEETING
+S: A004 NO [OVERQUOTA] COPY failed
+C: G GETQUOTAROOT MEETING
+S: * QUOTAROOT MEETING ""
+S: * QUOTA "" (STORAGE {{_}} 512 MESSAGE 42 42)
+S: G OK
+`},
+}
+
+// objectIDLits are three messages, the second a reply to the first.
+var objectIDLits = map[string]string{
+	"m1": "From: a@example.org\r\nSubject: plan\r\nMessage-ID: <plan@example.org>\r\n\r\nLet's plan.\r\n",
+	"m2": "From: b@example.org\r\nSubject: Re: plan\r\nMessage-ID: <re-plan@example.org>\r\nIn-Reply-To: <plan@example.org>\r\nReferences: <plan@example.org>\r\n\r\nYes.\r\n",
+	"m3": "From: c@example.org\r\nSubject: other\r\nMessage-ID: <other@example.org>\r\n\r\nSomething else.\r\n",
+}
+
+var objectIDExamples = []rfcExample{
+	{name: "RFC 8474 4 MAILBOXID in CREATE, SELECT, STATUS, RENAME and LIST", script: `
+C: 3 create foo
+S: 3 OK [MAILBOXID ({{@foo}})] Completed
+C: 4 create bar
+S: 4 OK [MAILBOXID ({{@bar}})] Completed
+# Ours: with the RFC 5530 code.
+C: 5 create foo
+S: 5 NO [ALREADYEXISTS] Mailbox already exists
+C: 27 select "foo"
+S: ...
+S: * OK [MAILBOXID ({{@foo}})] Ok
+S: 27 OK [READ-WRITE] Completed
+C: 6 status foo (mailboxid)
+S: * STATUS foo (MAILBOXID ({{@foo}}))
+S: 6 OK Completed
+C: 7 status bar (mailboxid)
+S: * STATUS bar (MAILBOXID ({{@bar}}))
+S: 7 OK Completed
+# The example's server also says "* OK rename foo renamed".
+C: 8 rename foo renamed
+S: 8 OK Completed
+C: 9 status renamed (mailboxid)
+S: * STATUS renamed (MAILBOXID ({{@foo}}))
+S: 9 OK Completed
+C: 10 status bar (mailboxid)
+S: * STATUS bar (MAILBOXID ({{@bar}}))
+S: 10 OK Completed
+C: 11 list "" "*" return (status (mailboxid))
+S: * LIST (\HasNoChildren) "/" INBOX
+S: * STATUS INBOX (MAILBOXID ({{@inbox}}))
+S: * LIST (\HasNoChildren) "/" bar
+S: * STATUS bar (MAILBOXID ({{@bar}}))
+S: * LIST (\HasNoChildren) "/" renamed
+S: * STATUS renamed (MAILBOXID ({{@foo}}))
+# Ours: the special-use mailboxes every account has.
+S: ...
+S: 11 OK Completed (0.001 secs 3 calls)
+`},
+	{name: "RFC 8474 5 EMAILID and THREADID survive MOVE; SEARCH by them", lits: objectIDLits,
+		setup: func(s *rfcSetup) { s.mailbox("foo", "", nil, nil) },
+		script: `
+C: s select inbox
+S: ...
+S: s OK [READ-WRITE]
+C: 5 append inbox "20-Mar-2018 03:07:37 +1100" {{lit:m1}}
+S: * 1 EXISTS
+S: * 1 RECENT
+S: 5 OK [APPENDUID {{uv}} 1] Completed
+C: 11 append inbox "20-Mar-2018 03:07:37 +1100" {{lit:m2}}
+S: * 2 EXISTS
+S: * 2 RECENT
+S: 11 OK [APPENDUID {{uv}} 2] Completed
+C: 17 append inbox "20-Mar-2018 03:07:37 +1100" {{lit:m3}}
+S: * 3 EXISTS
+S: * 3 RECENT
+S: 17 OK [APPENDUID {{uv}} 3] Completed
+C: 22 fetch 1:* (emailid threadid)
+S: * 1 FETCH (EMAILID ({{@e1}}) THREADID ({{@t1}}))
+S: * 2 FETCH (EMAILID ({{@e2}}) THREADID ({{@t1}}))
+S: * 3 FETCH (EMAILID ({{@e3}}) THREADID ({{@t3}}))
+S: 22 OK Completed (0.000 sec)
+C: 23 move 2 foo
+S: * OK [COPYUID {{_}} 2 1] Completed
+S: * 2 EXPUNGE
+S: 23 OK Completed
+C: 24 fetch 1:* (emailid threadid)
+S: * 1 FETCH (EMAILID ({{@e1}}) THREADID ({{@t1}}))
+S: * 2 FETCH (EMAILID ({{@e3}}) THREADID ({{@t3}}))
+S: 24 OK Completed (0.000 sec)
+C: 27 search emailid {{@e1}}
+S: * SEARCH 1
+S: 27 OK Completed (1 msgs in 0.000 secs)
+C: 28 search threadid {{@t1}}
+S: * SEARCH 1
+S: 28 OK Completed
+C: 25 select "foo"
+S: ...
+S: 25 OK [READ-WRITE] Completed
+C: 26 fetch 1:* (emailid threadid)
+S: * 1 FETCH (EMAILID ({{@e2}}) THREADID ({{@t1}}))
+S: 26 OK Completed (0.000 sec)
+`},
+}
+
+var saveDateExamples = []rfcExample{
+	{name: "RFC 8514 4 FETCH SAVEDATE and SEARCH SAVEDON, SAVEDSINCE",
+		setup: func(s *rfcSetup) {
+			s.mailbox("INBOX", "", uidRange(1, 1001), nil)
+			now := time.Now().UTC()
+			s.vars["today"] = now.Format("2-Jan-2006")
+			s.vars["tomorrow"] = now.AddDate(0, 0, 1).Format("2-Jan-2006")
+		},
+		script: selectPreamble + `
+C: A101 FETCH 998 (SAVEDATE)
+S: * 998 FETCH (SAVEDATE "...")
+S: A101 OK Fetch completed.
+# Save dates are when the store saved the message: nothing was saved on
+# the example's 28-Dec-2014, everything since, and all of it today.
+C: A102 SEARCH SAVEDON 28-Dec-2014
+S: * SEARCH
+S: A102 OK Search completed.
+C: A103 SEARCH RETURN (MIN MAX COUNT) SAVEDSINCE 28-Dec-2014
+S: * ESEARCH (TAG "A103") MIN 1 MAX 1001 COUNT 1001
+S: A103 OK Search completed.
+C: A104 SEARCH SAVEDON {{today}} 993:1001
+S: * SEARCH 993 994 995 996 997 998 999 1000 1001
+S: A104 OK
+C: A105 SEARCH SAVEDBEFORE {{today}}
+S: * SEARCH
+S: A105 OK
+C: A106 SEARCH SAVEDSINCE {{tomorrow}}
+S: * SEARCH
+S: A106 OK
+C: A107 SEARCH RETURN (COUNT) SAVEDATESUPPORTED
+S: * ESEARCH (TAG "A107") COUNT 1001
+S: A107 OK
+`},
+}
+
+// replaceLits holds RFC 8508's messages; "fireworks" stands for the
+// example's 1.2 MB draft with a small picture.
+var replaceLits = map[string]string{
+	"r1": "Date: Thu, 1 Jan 2015 00:05:00 -0500 (EST)\r\nFrom: Fritz Schmidt <fritz.ze@example.org>\r\nSubject: happy new year !!\r\n" +
+		"To: miss.mitzy@example.org\r\nMessage-Id: <B238822388-0100000@example.org>\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n\r\nJust saw the best fireworks show. Wish you were here.\r\n",
+	"r2": "Date: Thu, 1 Jan 2015 00:06:00 -0500 (EST)\r\nFrom: Fritz Schmidt <fritz.ze@example.org>\r\nSubject: happy new year !!\r\n" +
+		"To: miss.mitzy@example.org\r\nMessage-Id: <B238822389-0100000@example.org>\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n\r\nJust saw the best fireworks show. Wish you were here.\r\nHopefully next year you can join us.\r\n",
+	"fireworks": "Date: Thu, 1 Jan 2015 00:10:00 -0500 (EST)\r\nFrom: Fritz Schmidt <fritz.ze@example.org>\r\n" +
+		"Message-ID: <B238822388-0100003@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed;\r\n" +
+		"        boundary=\"------------030305060306060609050804\"\r\n\r\n--------------030305060306060609050804\r\n" +
+		"Content-Type: text/plain; charset=utf-8; format=flowed\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" +
+		"Here is picture from the fireworks\r\n\r\nYours...\r\nFritz\r\n\r\n--------------030305060306060609050804\r\n" +
+		"Content-Type: image/jpeg;\r\n        name=\"Fireworks.jpg\"\r\nContent-Transfer-Encoding: base64\r\n" +
+		"Content-Disposition: attachment;\r\n        filename=\"Fireworks.jpg\"\r\n\r\n/9j/4AAQSkZJRgABAQEASABIAAD/2wBD\r\n\r\n" +
+		"--------------030305060306060609050804--\r\n",
+	"to": "To: Mitzy <miss.mitzy@example.org>\r\nSubject: My view of the fireworks\r\n",
+}
+
+var replaceExamples = []rfcExample{
+	{name: "RFC 8508 3.2 and 3.3 REPLACE and UID REPLACE", lits: replaceLits,
+		setup: func(s *rfcSetup) { s.mailbox("Drafts", "uv", uidRange(1, 4), nil) },
+		script: `
+# The example's UIDs 2000 and 2001 are 5 and 6 here.
+C: s SELECT Drafts
+S: ...
+S: s OK [READ-WRITE]
+# Ours, for IMAP4rev1 clients: the replacement is \Recent in this session.
+C: A003 REPLACE 4 Drafts (\Seen \Draft) {{lit:r1}}
+S: * OK [APPENDUID {{uv}} 5] Replacement Message ready
+S: * 5 EXISTS
+S: * 1 RECENT
+S: * 4 EXPUNGE
+S: A003 OK Replace completed
+C: A004 UID REPLACE 5 Drafts (\Seen \Draft) {{lit:r2}}
+S: * OK [APPENDUID {{uv}} 6] Replacement Message ready
+S: * 5 EXISTS
+S: * 2 RECENT
+S: * 4 EXPUNGE
+S: A004 OK Replace completed
+`},
+	{name: "RFC 8508 4.2 REPLACE with CATENATE", lits: replaceLits,
+		setup: func(s *rfcSetup) { s.mailbox("Drafts", "uv", uidRange(1, 3), nil) },
+		script: `
+# The example's UIDs 3002 and 3003 are 4 and 5 here.
+C: s SELECT Drafts
+S: ...
+S: s OK [READ-WRITE]
+# Ours: Drafts is selected, so the new draft is announced.
+C: A010 APPEND Drafts (\Seen \Draft) {{lit:fireworks}}
+S: * 4 EXISTS
+S: * 1 RECENT
+S: A010 OK [APPENDUID {{uv}} 4] APPEND complete
+C: A011 UID REPLACE 4 Drafts CATENATE (TEXT {{lit:to}} URL "/Drafts/;UID=4")
+S: * OK [APPENDUID {{uv}} 5] Replacement Message ready
+S: * 5 EXISTS
+S: * 2 RECENT
+S: * 4 EXPUNGE
+S: A011 OK REPLACE completed
+C: f UID FETCH 5 (BODY.PEEK[HEADER.FIELDS (To Subject Date)])
+S: * 4 FETCH (UID 5 BODY[HEADER.FIELDS (To Subject Date)] {117}To: Mitzy <miss.mitzy@example.org>\r\nSubject: My view of the fireworks\r\nDate: Thu, 1 Jan 2015 00:10:00 -0500 (EST)\r\n\r\n)
+S: f OK
+`},
+}
+
+var partialExamples = []rfcExample{
+	{name: "RFC 9394 3.1 SEARCH RETURN (PARTIAL)",
+		setup: func(s *rfcSetup) {
+			mb := s.mailbox("INBOX", "", uidRange(1, 160), nil)
+			s.flags(mb, store.FlagsAdd, store.FlagDeleted, nil, uidRange(1, 5)...)
+			s.flags(mb, store.FlagsAdd, 0, []string{"$Junk"}, uidRange(6, 10)...)
+		},
+		script: selectPreamble + `
+# The examples' 23764 results are 150 here (UIDs 11 to 160): 23500:24000
+# becomes 101:200, which spans the end, 1:500 becomes 1:50, and
+# 24000:24500 becomes 200:250, beyond the end.
+C: A01 UID SEARCH RETURN (PARTIAL -1:-100) UNDELETED UNKEYWORD $Junk
+S: * ESEARCH (TAG "A01") UID PARTIAL (-1:-100 61:160)
+S: A01 OK Completed.
+C: A02 UID SEARCH RETURN (PARTIAL 101:200) UNDELETED UNKEYWORD $Junk
+C: A03 UID SEARCH RETURN (PARTIAL 1:50) UNDELETED UNKEYWORD $Junk
+C: A04 UID SEARCH RETURN (PARTIAL 200:250) UNDELETED UNKEYWORD $Junk
+S: * ESEARCH (TAG "A02") UID PARTIAL (101:200 111:160)
+S: A02 OK Completed.
+S: * ESEARCH (TAG "A03") UID PARTIAL (1:50 11:60)
+S: A03 OK Completed.
+S: * ESEARCH (TAG "A04") UID PARTIAL (200:250 NIL)
+S: A04 OK Completed.
+`},
+	{name: "RFC 9394 3.3 and 3.4 UID FETCH (PARTIAL), with CHANGEDSINCE",
+		setup: func(s *rfcSetup) {
+			// The examples' UIDs less 25000. Their last three messages
+			// (25996, 25997, 26600) contradict their first five (up to
+			// 26498); here the last three are 1550, 1551 and 1600.
+			mb := s.mailbox("INBOX", "", []int{900, 902, 1310, 1311, 1498, 1550, 1551, 1600, 1700}, nil)
+			s.flags(mb, store.FlagsAdd, store.FlagSeen, nil, 900, 1550)
+			s.flags(mb, store.FlagsAdd, store.FlagFlagged, nil, 902)
+			s.flags(mb, store.FlagsAdd, store.FlagAnswered, nil, 1310, 1498)
+			s.highest(mb, "since")
+			s.flags(mb, store.FlagsAdd, store.FlagFlagged|store.FlagAnswered, nil, 1551)
+			s.flags(mb, store.FlagsAdd, store.FlagSeen, nil, 1600)
+			s.flags(mb, store.FlagsRemove, store.FlagSeen, nil, 1600)
+		},
+		script: selectPreamble + `
+C: 10 UID FETCH 900:1600 (UID FLAGS) (PARTIAL -1:-3)
+S: * 6 FETCH (FLAGS (\Seen) UID 1550)
+S: * 7 FETCH (FLAGS (\Flagged \Answered) UID 1551)
+S: * 8 FETCH (FLAGS () UID 1600)
+S: 10 OK FETCH completed
+C: 11 UID FETCH 900:1600 (UID FLAGS) (PARTIAL 1:5)
+S: * 1 FETCH (FLAGS (\Seen) UID 900)
+S: * 2 FETCH (FLAGS (\Flagged) UID 902)
+S: * 3 FETCH (FLAGS (\Answered) UID 1310)
+S: * 4 FETCH (FLAGS () UID 1311)
+S: * 5 FETCH (FLAGS (\Answered) UID 1498)
+S: 11 OK FETCH completed
+# CHANGEDSINCE is the session's first CONDSTORE enabling command, so the
+# mailbox's HIGHESTMODSEQ comes first (RFC 7162 section 3.1).
+C: 101 UID FETCH 900:1600 (UID FLAGS) (PARTIAL -1:-30 CHANGEDSINCE {{since}})
+S: * OK [HIGHESTMODSEQ {{_}}]
+S: * 7 FETCH (FLAGS (\Flagged \Answered) MODSEQ ({{_}}) UID 1551)
+S: * 8 FETCH (FLAGS () MODSEQ ({{_}}) UID 1600)
+S: 101 OK FETCH completed
+C: 102 UID FETCH 900:1600 (UID FLAGS) (CHANGEDSINCE {{since}} PARTIAL -1:-30)
+S: * 7 FETCH (FLAGS (\Flagged \Answered) MODSEQ ({{_}}) UID 1551)
+S: * 8 FETCH (FLAGS () MODSEQ ({{_}}) UID 1600)
+S: 102 OK FETCH completed
+`},
+}
+
+// catenateSetup makes RFC 4469 appendix A's mailboxes: Drafts with UID 20
+// (text and zip), 21 (text and slides) and 30, its UIDNEXT 45; INBOX
+// with UIDs 467 and 916 (the example's 11467 and 11916).
+func catenateSetup(s *rfcSetup) {
+	part := func(boundary, second string) string {
+		return "From: Bob Ar <bar@example.org>\r\nTo: foo@example.net\r\nSubject: About our holiday trip\r\n" +
+			"MIME-Version: 1.0\r\nContent-Type: multipart/mixed;\r\n boundary=\"" + boundary + "\"\r\n\r\n--" + boundary + "\r\n" +
+			"Content-Type: text/plain; charset=us-ascii; format=flowed\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" +
+			"Our travel agent has sent the schedule.\r\n\r\nCheers,\r\nBob\r\n--" + boundary + "\r\n" + second +
+			"\r\n--" + boundary + "--\r\n"
+	}
+	s.mailbox("Drafts", "uv", []int{20, 21, 30, 44}, func(uid int) string {
+		switch uid {
+		case 20:
+			return part("------------030308070208000400050907", "Content-Type: application/x-zip-compressed; name=\"trip.zip\"\r\n"+
+				"Content-Transfer-Encoding: base64\r\n\r\nUEsDBBQAAAAIAAAAIQA=")
+		case 21:
+			return part("------------030308070208000400050903", "Content-Type: application/vnd.ms-powerpoint; name=\"trip.ppt\"\r\n"+
+				"Content-Transfer-Encoding: base64\r\n\r\n0M8R4KGxGuE=")
+		}
+		return rfcMessage(uid)
+	})
+	s.mailbox("INBOX", "iuv", []int{467, 916}, nil)
+	s.mailbox("Sent", "", nil, nil)
+}
+
+const catBoundary = "--------------030308070208000400050907"
+
+var catenateLits = map[string]string{
+	"b":   "\r\n" + catBoundary + "\r\n",
+	"end": "\r\n" + catBoundary + "--\r\n",
+	"ex2": "Return-Path: <bar@example.org>\r\nReceived: from [127.0.0.2]\r\n          by rufus.example.org via TCP (internal) with ESMTPA;\r\n" +
+		"          Thu, 11 Nov 2004 16:57:07 +0000\r\nMessage-ID: <419399E1.6000505@example.org>\r\nDate: Thu, 12 Nov 2004 16:57:05 +0000\r\n" +
+		"From: Bob Ar <bar@example.org>\r\nX-Accept-Language: en-us, en\r\nMIME-Version: 1.0\r\nTo: foo@example.net\r\n" +
+		"Subject: About our holiday trip\r\nContent-Type: multipart/mixed;\r\n              boundary=\"" + catBoundary[2:] + "\"\r\n\r\n" +
+		catBoundary + "\r\nContent-Type: text/plain; charset=us-ascii; format=flowed\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" +
+		"Our travel agent has sent the updated schedule.\r\n\r\nCheers,\r\nBob\r\n" + catBoundary + "\r\n",
+	"b3": "\r\n--------------030308070208000400050903\r\n",
+	"ex3": "\r\n--------------030308070208000400050903\r\nContent-type: text/plain; charset=\"us-ascii\"\r\n" +
+		"Content-transfer-encoding: 7bit\r\n\r\nThis body part contained a Power Point presentation that was\r\n" +
+		"deleted upon your request.\r\n--------------030308070208000400050903--\r\n",
+	"ex4": "Return-Path: <foo@example.org>\r\nMessage-ID: <419399E1.6000505@example.org>\r\nDate: Thu, 21 Nov 2004 16:57:05 +0000\r\n" +
+		"From: Farren Oo <foo@example.org>\r\nMIME-Version: 1.0\r\nTo: bar@example.org\r\nSubject: Digest of the mailing list for today\r\n" +
+		"Content-Type: multipart/digest;\r\n              boundary=\"------------030308070208000400050904\"\r\n\r\n" +
+		"--------------030308070208000400050904\r\n",
+	"b4":   "\r\n--------------030308070208000400050904\r\n",
+	"end4": "\r\n--------------030308070208000400050904--\r\n",
+}
+
+var catenateExamples = []rfcExample{
+	{name: "RFC 4469 A example 1: replace an attachment", setup: catenateSetup, lits: catenateLits, script: `
+# Ours: UIDPLUS's APPENDUID in the tagged OK (as in example 2).
+C: A003 APPEND Drafts (\Seen \Draft $MDNSent) CATENATE (URL "/Drafts;UIDVALIDITY={{uv}}/;UID=20/;section=HEADER" TEXT {{lit:b}} URL "/Drafts;UIDVALIDITY={{uv}}/;UID=20/;section=1.MIME" URL "/Drafts;UIDVALIDITY={{uv}}/;UID=20/;section=1" TEXT {{lit:b}} URL "/Drafts;UIDVALIDITY={{uv}}/;UID=30" TEXT {{lit:end}})
+S: A003 OK [APPENDUID {{uv}} 45] catenate append completed
+`},
+	{name: "RFC 4469 A example 2: new text, the attachment kept", setup: catenateSetup, lits: catenateLits, script: `
+C: s SELECT Drafts
+S: ...
+S: s OK [READ-WRITE]
+# Ours: Drafts is selected, so the new message is announced.
+C: A003 APPEND Drafts (\Seen \Draft $MDNSent) CATENATE (TEXT {{lit:ex2}} URL "/Drafts;UIDVALIDITY={{uv}}/;UID=20/;Section=2.MIME" URL "/Drafts;UIDVALIDITY={{uv}}/;UID=20/;Section=2" TEXT {{lit:end}})
+S: * 5 EXISTS
+S: * 1 RECENT
+S: * FLAGS (...)
+S: * OK [PERMANENTFLAGS (...)]
+S: A003 OK [APPENDUID {{uv}} 45] append Completed
+C: A004 UID STORE 20 +FLAGS.SILENT (\Deleted)
+S: A004 OK STORE completed
+C: f UID FETCH 45 (BODYSTRUCTURE)
+# The new text part, and the draft's attachment as it was.
+S: * 5 FETCH (UID 45 BODYSTRUCTURE (("text" "plain" ("charset" "us-ascii" "format" "flowed") NIL NIL "7BIT" 63 3 NIL NIL NIL NIL)("application" "x-zip-compressed" ("name" "trip.zip") NIL NIL "BASE64" 20 NIL NIL NIL NIL) "mixed" ("boundary" "------------030308070208000400050907") NIL NIL NIL))
+S: f OK
+`},
+	{name: "RFC 4469 A example 3: strip an attachment", setup: catenateSetup, lits: catenateLits, script: `
+C: A003 APPEND Drafts (\Seen \Draft $MDNSent) CATENATE (URL "/Drafts;UIDVALIDITY={{uv}}/;UID=21/;section=HEADER" TEXT {{lit:b3}} URL "/Drafts;UIDVALIDITY={{uv}}/;UID=21/;section=1.MIME" URL "/Drafts;UIDVALIDITY={{uv}}/;UID=21/;section=1" TEXT {{lit:ex3}})
+S: A003 OK [APPENDUID {{uv}} 45] append Completed
+`},
+	{name: "RFC 4469 A example 4: BADURL", setup: catenateSetup, lits: catenateLits, script: `
+# The example's UIDs 11467 and 11916 are 467 and 916 here. Its BADURL
+# quotes the URL and drops a "/": ours is the URL as sent, as the ABNF
+# has it (url-resp-text).
+C: A003 APPEND Sent (\Seen $MDNSent) CATENATE (TEXT {{lit:ex4}} URL "/INBOX;UIDVALIDITY={{iuv}}/;UID=467" TEXT {{lit:b4}} URL "/INBOX;UIDVALIDITY={{iuv}}/;UID=113330/;section=1.5.9" TEXT {{lit:b4}} URL "/INBOX;UIDVALIDITY={{iuv}}/;UID=916" TEXT {{lit:end4}})
+S: A003 NO [BADURL /INBOX;UIDVALIDITY={{iuv}}/;UID=113330/;section=1.5.9] CATENATE append has failed, one message expunged
+C: b STATUS Sent (MESSAGES)
+S: * STATUS Sent (MESSAGES 0)
+S: b OK
+`},
+}
+
+var multisearchExamples = []rfcExample{
+	{name: "RFC 7377 3 ESEARCH IN, pipelined",
+		setup: func(s *rfcSetup) {
+			// The example's UIDs (4001, 921691, ...) are smaller here.
+			mb := s.mailbox("folder1", "uv1", uidRange(1, 9), func(uid int) string {
+				if uid <= 4 {
+					return "Subject: chad\r\n\r\nhanging\r\n"
+				}
+				return rfcMessage(uid)
+			})
+			s.flags(mb, store.FlagsAdd, store.FlagSeen, nil, 2, 4, 6, 8)
+			mb = s.mailbox("folder2/banana", "uvb", uidRange(1, 4), nil)
+			s.flags(mb, store.FlagsAdd, store.FlagSeen, nil, 1, 3)
+			mb = s.mailbox("folder2/peach", "uvp", uidRange(1, 2), nil)
+			s.flags(mb, store.FlagsAdd, store.FlagSeen, nil, 2)
+			mb = s.mailbox("folder2/salmon", "uvs", uidRange(1, 12), func(uid int) string {
+				if uid%3 == 0 {
+					return "Subject: Re: chad\r\n\r\npregnant\r\n"
+				}
+				return rfcMessage(uid)
+			})
+			s.flags(mb, store.FlagsAdd, store.FlagSeen, nil, uidRange(1, 12)...)
+			mb = s.mailbox("folder2/salmon/roe", "", uidRange(1, 1), func(int) string { return "Subject: chad\r\n\r\ndimpled\r\n" })
+			s.flags(mb, store.FlagsAdd, store.FlagSeen, nil, 1)
+		},
+		script: `
+# Ours runs the two one after the other, so each command's responses
+# come before its tagged OK.
+C: tag1 ESEARCH IN (mailboxes "folder1" subtree "folder2") unseen
+C: tag2 ESEARCH IN (mailboxes "folder1" subtree-one "folder2") subject "chad"
+S: * ESEARCH (TAG "tag1" MAILBOX "folder1" UIDVALIDITY {{uv1}}) UID ALL 1,3,5,7,9
+S: * ESEARCH (TAG "tag2" MAILBOX "folder1" UIDVALIDITY {{uv1}}) UID ALL 1:4
+S: * ESEARCH (TAG "tag1" MAILBOX "folder2/banana" UIDVALIDITY {{uvb}}) UID ALL 2,4
+S: * ESEARCH (TAG "tag1" MAILBOX "folder2/peach" UIDVALIDITY {{uvp}}) UID ALL 1
+S: tag1 OK done
+S: * ESEARCH (TAG "tag2" MAILBOX "folder2/salmon" UIDVALIDITY {{uvs}}) UID ALL 3,6,9,12
+S: tag2 OK done
+`},
+}
+
+var compressExamples = []rfcExample{
+	{name: "RFC 4978 3 COMPRESS DEFLATE", script: `
+# After the OK the stream is compressed (compress_test.go goes on with
+# zlib); the example's tagged response has a different tag ("d") by a
+# typo.
+C: c compress deflate
+S: c OK DEFLATE active
 `},
 }
