@@ -22,12 +22,15 @@ import (
 // MULTIAPPEND with one bad URL stores nothing (RFC 3502 atomicity) and
 // answers NO [BADURL url] naming the first bad one (section 4.1).
 
-// catenation resolves the messages of one APPEND or REPLACE. It keeps
-// the bodies it opened until Close, since the store reads the parts only
-// when it stores the message.
+// catenation resolves the messages of one APPEND or REPLACE. A URL part
+// is checked when it is resolved (the message and the part exist), then
+// read when the store reads the new message: its body is opened again
+// then, and closed at its end, so that a digest of a thousand messages
+// holds one open body at a time, not a thousand.
 type catenation struct {
-	c      *session
-	bodies map[catKey]*catMessage
+	c     *session
+	msgs  map[catKey]*store.Message
+	parts []*lazyPart
 }
 
 type catKey struct {
@@ -35,21 +38,49 @@ type catKey struct {
 	uid  store.UID
 }
 
-type catMessage struct {
-	msg  store.Message
-	body store.Body
-}
-
 func (c *session) newCatenation() *catenation {
-	return &catenation{c: c, bodies: map[catKey]*catMessage{}}
+	return &catenation{c: c, msgs: map[catKey]*store.Message{}}
 }
 
-// Close releases the bodies opened for URL parts.
+// Close releases the bodies of parts not read to their end.
 func (cat *catenation) Close() {
-	for _, m := range cat.bodies {
-		m.body.Close()
+	for _, p := range cat.parts {
+		p.close()
 	}
-	clear(cat.bodies)
+	cat.parts = nil
+}
+
+// lazyPart reads one URL part: it opens the message body at the first
+// Read and closes it at EOF.
+type lazyPart struct {
+	open func() (io.Reader, io.Closer, error)
+	r    io.Reader
+	body io.Closer
+	err  error
+}
+
+func (p *lazyPart) Read(b []byte) (int, error) {
+	if p.err != nil {
+		return 0, p.err
+	}
+	if p.r == nil {
+		if p.r, p.body, p.err = p.open(); p.err != nil {
+			return 0, p.err
+		}
+	}
+	n, err := p.r.Read(b)
+	if err != nil {
+		p.err = err
+		p.close()
+	}
+	return n, err
+}
+
+func (p *lazyPart) close() {
+	if p.body != nil {
+		p.body.Close()
+		p.body = nil
+	}
 }
 
 // maxCatenatedSize is the largest message a CATENATE may build: the
@@ -91,7 +122,9 @@ func (cat *catenation) message(ctx context.Context, m *wire.AppendMessage) (io.R
 }
 
 // resolve finds the octets a URL part names: the message, or the section
-// as FETCH BODY[section]<partial> would return it (section 3).
+// as FETCH BODY[section]<partial> would return it (section 3). It checks
+// that they exist and counts them; the reader it returns reads them
+// later (lazyPart).
 func (cat *catenation) resolve(ctx context.Context, raw string) (io.Reader, int64, error) {
 	c := cat.c
 	bad := errNo("BADURL "+urlRespText(raw), "Cannot catenate the message or part the URL names")
@@ -110,8 +143,8 @@ func (cat *catenation) resolve(ctx context.Context, raw string) (io.Reader, int6
 		return nil, 0, bad
 	}
 	key := catKey{mb.ID, store.UID(u.UID)}
-	cm := cat.bodies[key]
-	if cm == nil {
+	msg := cat.msgs[key]
+	if msg == nil {
 		msgs, err := c.mail.Messages(ctx, mb.ID, store.UIDSet{{Start: key.uid, Stop: key.uid}}, store.FetchOptions{Structure: true})
 		if err != nil {
 			return nil, 0, err
@@ -119,37 +152,61 @@ func (cat *catenation) resolve(ctx context.Context, raw string) (io.Reader, int6
 		if len(msgs) == 0 {
 			return nil, 0, bad
 		}
-		body, err := c.mail.OpenBody(ctx, &msgs[0])
+		msg = &msgs[0]
+		cat.msgs[key] = msg
+	}
+	// section opens the body and finds the part in it.
+	section := func() (*sectionContent, store.Body, error) {
+		body, err := c.mail.OpenBody(ctx, msg)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
-		cm = &catMessage{msg: msgs[0], body: body}
-		cat.bodies[key] = cm
-	}
-	var sc *sectionContent
-	if u.Section == nil {
-		sc = rangeContent("", cm.body, 0, cm.msg.Size)
-	} else {
-		sc, err = bodySection(u.Section, &cm.msg, cm.body)
-		var re *respError
-		switch {
-		case errors.As(err, &re):
-			return nil, 0, bad
-		case err != nil:
-			return nil, 0, err
-		case sc.isNil:
-			// A part the message does not have (section 4.1).
-			return nil, 0, bad
+		var sc *sectionContent
+		if u.Section == nil {
+			sc = rangeContent("", body, 0, msg.Size)
+		} else {
+			sc, err = bodySection(u.Section, msg, body)
+			var re *respError
+			switch {
+			case errors.As(err, &re):
+				err = bad
+			case err == nil && sc.isNil:
+				// A part the message does not have (section 4.1).
+				err = bad
+			}
+			if err != nil {
+				body.Close()
+				return nil, nil, err
+			}
 		}
-	}
-	if p := u.Partial; p != nil {
-		count := uint32(min(sc.size, 1<<32-1))
-		if p.HasLength {
-			count = p.Length
+		if p := u.Partial; p != nil {
+			count := uint32(min(sc.size, 1<<32-1))
+			if p.HasLength {
+				count = p.Length
+			}
+			sc = applyPartial(sc, &wire.Partial{Offset: p.Offset, Count: count})
 		}
-		sc = applyPartial(sc, &wire.Partial{Offset: p.Offset, Count: count})
+		return sc, body, nil
 	}
-	return sc.open(), sc.size, nil
+	sc, body, err := section()
+	if err != nil {
+		return nil, 0, err
+	}
+	size := sc.size
+	body.Close()
+	part := &lazyPart{open: func() (io.Reader, io.Closer, error) {
+		sc, body, err := section()
+		if err != nil {
+			return nil, nil, err
+		}
+		if sc.size != size {
+			body.Close()
+			return nil, nil, errors.New("imap: catenated part changed size")
+		}
+		return sc.open(), body, nil
+	}}
+	cat.parts = append(cat.parts, part)
+	return part, size, nil
 }
 
 // mailbox resolves the URL's mailbox against the base of section 3:

@@ -160,6 +160,42 @@ func TestCatenate(t *testing.T) {
 	}
 	// An empty result is refused like an empty APPEND.
 	c.Expect(`APPEND Drafts CATENATE (URL "`+base+`/;SECTION=1/;PARTIAL=5000")`, "NO")
+
+	// A URL names this account's mail only: bob's INBOX holds UID 2,
+	// alice's does not, and no URL form reaches another user.
+	bob := imaptest.Login(t, env, "bob@example.org")
+	bob.Append("INBOX", "", imaptest.Message("bob's secret", "for bob only"))
+	bob.Append("INBOX", "", imaptest.Message("bob's secret", "for bob only"))
+	for _, url := range []string{"/INBOX/;UID=2", "imap://bob@example.org/INBOX/;UID=2", "/~bob/INBOX/;UID=2", "//example.org/INBOX/;UID=2"} {
+		if r := c.Do(fmt.Sprintf("APPEND Drafts CATENATE (URL %q)", url)); r.Status != "NO" || !strings.Contains(r.Text, "BADURL") {
+			t.Errorf("URL %q: %s", url, r)
+		}
+	}
+}
+
+// TestCatenateDigest builds one message from 300 others, as a digest
+// does: each part's body is opened when the store reads it and closed
+// after, so the command does not hold 300 files open.
+func TestCatenateDigest(t *testing.T) {
+	env := imaptest.Start(t, imaptest.Options{})
+	c := imaptest.Login(t, env, "alice@example.org")
+	var msgs []string
+	head := "Subject: digest\r\nContent-Type: text/plain\r\n"
+	var b strings.Builder
+	fmt.Fprintf(&b, "APPEND Sent CATENATE (TEXT {%d+}\r\n%s", len(head), head)
+	for i := range 300 {
+		m := fmt.Sprintf("Subject: part %d\r\n\r\nbody %d\r\n", i, i)
+		msgs = append(msgs, m)
+		_, uid := appendedUID(t, c.Append("INBOX", "", m))
+		fmt.Fprintf(&b, " URL \"/INBOX/;UID=%s\"", uid)
+	}
+	b.WriteString(")")
+	_, digest := appendedUID(t, c.MustOK(b.String()))
+	c.MustOK("SELECT Sent")
+	want := head + strings.Join(msgs, "")
+	if got := fetchBody(t, c, digest); got != want {
+		t.Errorf("digest: %d octets, want %d", len(got), len(want))
+	}
 }
 
 func TestCatenateTooBig(t *testing.T) {
