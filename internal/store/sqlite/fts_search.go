@@ -132,7 +132,10 @@ func (f *sqlFilter) fuzzy(fz store.FuzzyMatch) {
 	if len(words) == 0 {
 		folded := match.Fold(fz.Value)
 		if folded == "" {
-			return
+			if fz.In == store.FuzzyHeader {
+				f.cond("b." + col + " IS NOT NULL") // as HEADER with "": the field is there
+			}
+			return // the empty string is in every text
 		}
 		if grams := fts.NeedleGrams(folded); grams != nil && fz.In != store.FuzzyHeader {
 			q, args := f.textCandidates(grams)
@@ -187,11 +190,15 @@ func (f *sqlFilter) candidates() (string, []any) {
 	return "(" + strings.Join(f.conds, " AND ") + ")", f.args
 }
 
-// anyUnsureText reports whether some blob's text is incomplete, in which
-// case text searches take a second pass through the matcher.
-func anyUnsureText(ctx context.Context, tx reader) (bool, error) {
+// incompleteText selects the blobs whose text is incomplete (not extracted
+// yet, or cut at fts.MaxText): the matcher decides them.
+const incompleteText = `SELECT blob_id FROM blob_text WHERE state < 6`
+
+// anyIncompleteText reports whether some blob's text is incomplete, in
+// which case text searches take a second pass through the matcher.
+func anyIncompleteText(ctx context.Context, tx reader) (bool, error) {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM blob_text WHERE state < 6 LIMIT 1`).Scan(&one)
+	err := tx.QueryRowContext(ctx, incompleteText+` LIMIT 1`).Scan(&one)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}

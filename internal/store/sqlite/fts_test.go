@@ -144,6 +144,9 @@ func TestTextSearchExact(t *testing.T) {
 		store.SearchCriteria{Text: []string{"plan.pdf"}},     // file names are not TEXT
 		store.SearchCriteria{Fuzzy: []store.FuzzyMatch{{In: store.FuzzyText, Value: "plan.pdf"}}},
 		store.SearchCriteria{Body: []string{""}},
+		store.SearchCriteria{Fuzzy: []store.FuzzyMatch{{In: store.FuzzyHeader, Field: "Cc", Value: ""}}},      // no message has Cc
+		store.SearchCriteria{Fuzzy: []store.FuzzyMatch{{In: store.FuzzyHeader, Field: "Subject", Value: ""}}}, // every one a Subject
+		store.SearchCriteria{Fuzzy: []store.FuzzyMatch{{In: store.FuzzyHeader, Field: "X-Missing", Value: "abc"}}},
 	)
 	run := func(state string) [][]store.UID {
 		out := make([][]store.UID, len(searches))
@@ -196,7 +199,7 @@ func TestTextSearchExact(t *testing.T) {
 	if hits < len(searches)/4 {
 		t.Errorf("only %d of %d searches found anything", hits, len(searches))
 	}
-	if got := scan[len(scan)-4]; len(got) != 0 {
+	if got := scan[len(scan)-7]; len(got) != 0 {
 		t.Errorf("script content found: %v", got)
 	}
 

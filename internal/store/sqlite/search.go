@@ -200,9 +200,8 @@ func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCr
 		if f.driven {
 			from += " INDEXED BY messages_mailbox_blob"
 		}
-		withBlobs := from + " JOIN blobs b ON b.id = m.blob_id"
 		if f.blobs || !f.complete {
-			from = withBlobs
+			from += " JOIN blobs b ON b.id = m.blob_id"
 		}
 		where, fargs := f.exact()
 		if !f.hasText() {
@@ -218,11 +217,13 @@ func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCr
 			return err
 		}
 		out = exact
-		if unsure, err := anyUnsureText(ctx, tx); err != nil || !unsure {
+		if some, err := anyIncompleteText(ctx, tx); err != nil || !some {
 			return err
 		}
+		// Starting from the few blobs concerned, through the index.
 		where, fargs = f.candidates()
-		rest, err := m.searchRows(ctx, tx, matcher, true, withBlobs+text, where+" AND t.state < 6", append([]any{id}, fargs...))
+		rest, err := m.searchRows(ctx, tx, matcher, true, "messages m INDEXED BY messages_mailbox_blob JOIN blobs b ON b.id = m.blob_id"+text,
+			where+" AND m.blob_id IN ("+incompleteText+") AND t.state < 6", append([]any{id}, fargs...))
 		if err != nil {
 			return err
 		}
