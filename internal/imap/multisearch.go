@@ -53,6 +53,13 @@ func (c *session) cmdESearch(ctx context.Context, cmd *wire.Command) error {
 	default:
 		return errNo("BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset")
 	}
+	if hasModSeqKey(sa.Criteria) {
+		// The MODSEQ key enables CONDSTORE (RFC 7162 section 3.1) for
+		// the session and its selected mailbox, not for the mailboxes
+		// searched: enable it before any of them stands in for the
+		// selected one.
+		c.enableCondStore()
+	}
 	boxes, err := c.esearchMailboxes(ctx, sources)
 	if err != nil {
 		return err
@@ -276,4 +283,14 @@ func (c *session) esearchIn(ctx context.Context, tag string, sa *wire.SearchArgs
 	}
 	c.w.CRLF()
 	return nil
+}
+
+// hasModSeqKey reports whether the criteria use the MODSEQ key.
+func hasModSeqKey(keys []wire.SearchKey) bool {
+	for i := range keys {
+		if keys[i].Name == "MODSEQ" || hasModSeqKey(keys[i].Children) {
+			return true
+		}
+	}
+	return false
 }

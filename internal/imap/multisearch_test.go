@@ -77,7 +77,7 @@ func TestMultisearch(t *testing.T) {
 	}
 	// MODSEQ reports each mailbox's highest (RFC 7162 section 3.1.10).
 	r := c.MustOK(`ESEARCH IN (mailboxes folder1) MODSEQ 1`)
-	if !regexp.MustCompile(`UID ALL 1:4 MODSEQ \d+$`).MatchString(r.Find("ESEARCH")) {
+	if len(r.Untagged) != 1 || !regexp.MustCompile(`UID ALL 1:4 MODSEQ \d+$`).MatchString(r.Find("ESEARCH")) {
 		t.Errorf("ESEARCH MODSEQ: %s", r)
 	}
 
