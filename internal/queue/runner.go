@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -173,60 +174,80 @@ func (r *runner) loop() {
 const scanLimit = 10000
 
 // dispatch starts due jobs while slots are free and returns when the next
-// not-yet-due recipient is due (zero: nothing queued, or every slot
-// busy, in which case a finishing job pokes the loop).
+// not-yet-due recipient is due (zero: nothing is, and a finishing job or
+// a new message pokes the loop). Domains at their PerDomain limit are
+// left out in the query, so that a long queue for one busy domain costs
+// SQLite an index scan, not rows through database/sql.
 func (r *runner) dispatch() (time.Time, error) {
 	q := r.q
 	now := q.now()
-	rows, err := q.rdb.QueryContext(r.ctx, `SELECT message_id, domain, next_attempt FROM recipients ORDER BY next_attempt, message_id LIMIT ?`, scanLimit)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("queue: scanning: %w", err)
-	}
-	var (
-		start []jobKey
-		wake  time.Time
-	)
 	r.mu.Lock()
 	active := len(r.inflight)
-	picked := map[jobKey]bool{}
-	domains := map[string]int{}
-	for rows.Next() {
-		var k jobKey
-		var next int64
-		if err := rows.Scan(&k.msgID, &k.domain, &next); err != nil {
-			r.mu.Unlock()
-			rows.Close()
-			return time.Time{}, err
+	var full []any
+	for d, n := range r.perDomain {
+		if n >= q.opts.PerDomain {
+			full = append(full, d)
 		}
-		if t := fromMS(next); t.After(now) {
-			wake = t
-			break
-		}
-		if r.inflight[k] || picked[k] {
-			continue
-		}
-		if active+len(start) >= q.opts.Concurrency {
-			break
-		}
-		if r.perDomain[k.domain]+domains[k.domain] >= q.opts.PerDomain {
-			continue
-		}
-		picked[k] = true
-		domains[k.domain]++
-		start = append(start, k)
-	}
-	for _, k := range start {
-		r.inflight[k] = true
-		r.perDomain[k.domain]++
 	}
 	r.mu.Unlock()
-	err = rows.Err()
-	rows.Close()
+	var start []jobKey
+	if active < q.opts.Concurrency {
+		query := `SELECT message_id, domain FROM recipients WHERE next_attempt <= ?`
+		if len(full) > 0 {
+			query += ` AND domain NOT IN (?` + strings.Repeat(", ?", len(full)-1) + `)`
+		}
+		query += ` ORDER BY next_attempt, message_id LIMIT ?`
+		args := append(append([]any{ms(now)}, full...), scanLimit)
+		rows, err := q.rdb.QueryContext(r.ctx, query, args...)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("queue: scanning: %w", err)
+		}
+		r.mu.Lock()
+		picked := map[jobKey]bool{}
+		domains := map[string]int{}
+		for rows.Next() {
+			var k jobKey
+			if err := rows.Scan(&k.msgID, &k.domain); err != nil {
+				r.mu.Unlock()
+				rows.Close()
+				return time.Time{}, err
+			}
+			if r.inflight[k] || picked[k] {
+				continue
+			}
+			if r.perDomain[k.domain]+domains[k.domain] >= q.opts.PerDomain {
+				continue
+			}
+			picked[k] = true
+			domains[k.domain]++
+			start = append(start, k)
+			if active+len(start) >= q.opts.Concurrency {
+				break
+			}
+		}
+		for _, k := range start {
+			r.inflight[k] = true
+			r.perDomain[k.domain]++
+		}
+		r.mu.Unlock()
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return time.Time{}, err
+		}
+	}
 	for _, k := range start {
 		r.wg.Add(1)
 		go r.runJob(k)
 	}
-	return wake, err
+	var next sql.NullInt64
+	if err := q.rdb.QueryRowContext(r.ctx, `SELECT MIN(next_attempt) FROM recipients WHERE next_attempt > ?`, ms(now)).Scan(&next); err != nil {
+		return time.Time{}, fmt.Errorf("queue: scanning: %w", err)
+	}
+	if !next.Valid {
+		return time.Time{}, nil
+	}
+	return fromMS(next.Int64), nil
 }
 
 func (r *runner) runJob(k jobKey) {
@@ -303,16 +324,15 @@ func (q *Queue) claim(ctx context.Context, domain string, skip map[jobKey]bool) 
 		return jobKey{}, false
 	default:
 	}
-	rows, err := q.rdb.QueryContext(ctx, `SELECT message_id, MIN(next_attempt) AS due FROM recipients
-		WHERE domain = ? AND next_attempt <= ? GROUP BY message_id ORDER BY due LIMIT ?`, domain, ms(q.now()), claimLimit)
+	rows, err := q.rdb.QueryContext(ctx, `SELECT message_id FROM recipients
+		WHERE domain = ? AND next_attempt <= ? ORDER BY next_attempt LIMIT ?`, domain, ms(q.now()), claimLimit)
 	if err != nil {
 		return jobKey{}, false
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var k jobKey
-		var due int64
-		if err := rows.Scan(&k.msgID, &due); err != nil {
+		if err := rows.Scan(&k.msgID); err != nil {
 			return jobKey{}, false
 		}
 		k.domain = domain
