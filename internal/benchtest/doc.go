@@ -10,6 +10,10 @@
 //     BenchmarkSearchHeader100k work on a 100,000-message INBOX, built once
 //     and cached under os.TempDir() (see fixture_test.go), so that later
 //     runs start at once.
+//   - BenchmarkSearchText100k (SEARCH BODY and TEXT through the full-text
+//     index, from a rare word to one in a quarter of the messages) and
+//     BenchmarkSearchFuzzy100k (FUZZY with RETURN (RELEVANCY)) use the
+//     same fixture, whose bodies are English-like text (fts_test.go).
 //   - BenchmarkIdleConnections runs `postfach serve` as a separate process,
 //     opens 5,000 TLS connections that log in, SELECT INBOX and IDLE (and,
 //     as a second case, stay logged in without IDLE), and reports the
