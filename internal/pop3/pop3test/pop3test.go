@@ -50,7 +50,7 @@ func Start(t testing.TB, opts imaptest.Options) *Env {
 	return env
 }
 
-// Timeout bounds every read and write of a Client.
+// Timeout is the default bound of every read and write of a Client.
 const Timeout = 30 * time.Second
 
 // Client is a raw POP3 client. Its methods that start with a capital
@@ -62,6 +62,10 @@ type Client struct {
 	br   *bufio.Reader
 	// Greeting is the server's first line.
 	Greeting string
+	// Timeout bounds each read and write; Dial sets it to the package's
+	// Timeout. Tests of slow operations (a large UPDATE under the race
+	// detector) raise it.
+	Timeout time.Duration
 }
 
 // Dial connects to addr, with implicit TLS when useTLS, and reads the
@@ -88,7 +92,7 @@ func DialErr(t testing.TB, addr string, useTLS bool) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
-	c := &Client{t: t, conn: conn, br: bufio.NewReaderSize(conn, 64<<10)}
+	c := &Client{t: t, conn: conn, br: bufio.NewReaderSize(conn, 64<<10), Timeout: Timeout}
 	t.Cleanup(func() { conn.Close() })
 	if c.Greeting, err = c.readLine(); err != nil {
 		conn.Close()
@@ -129,7 +133,7 @@ func (c *Client) Write(s string) {
 }
 
 func (c *Client) write(s string) error {
-	c.conn.SetWriteDeadline(time.Now().Add(Timeout))
+	c.conn.SetWriteDeadline(time.Now().Add(c.Timeout))
 	_, err := io.WriteString(c.conn, s)
 	return err
 }
@@ -145,7 +149,7 @@ func (c *Client) ReadLine() string {
 }
 
 func (c *Client) readLine() (string, error) {
-	c.conn.SetReadDeadline(time.Now().Add(Timeout))
+	c.conn.SetReadDeadline(time.Now().Add(c.Timeout))
 	l, err := c.br.ReadString('\n')
 	if err != nil {
 		return l, err
@@ -224,7 +228,7 @@ func (c *Client) Lines(cmd string) []string {
 func (c *Client) ReadBody() ([]byte, error) {
 	var out bytes.Buffer
 	for {
-		c.conn.SetReadDeadline(time.Now().Add(Timeout))
+		c.conn.SetReadDeadline(time.Now().Add(c.Timeout))
 		l, err := c.br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			// A long line: its first part cannot be the "." line.
@@ -264,7 +268,7 @@ func (c *Client) STLS() {
 	c.t.Helper()
 	c.OK("STLS")
 	tc := tls.Client(c.conn, imaptest.ClientTLS())
-	c.conn.SetDeadline(time.Now().Add(Timeout))
+	c.conn.SetDeadline(time.Now().Add(c.Timeout))
 	if err := tc.Handshake(); err != nil {
 		c.t.Fatalf("TLS handshake: %v", err)
 	}
