@@ -40,6 +40,8 @@ import (
 //     -benchtime 10000x for one pass over the maildrop.
 //   - BenchmarkPOP3LoginStatQuit: parallel clients connect (implicit
 //     TLS), log in with USER/PASS, STAT and QUIT; reports sessions/s.
+//   - BenchmarkPOP3LoginStatQuit10k: the same, one session after
+//     another, on the 10,000-message maildrop.
 //
 // The maildrops are built once and cached in os.TempDir() (see
 // pop3FixtureDir). Accounts: pop3big@example.org holds the 10,000
@@ -416,6 +418,48 @@ func BenchmarkPOP3LoginStatQuit(b *testing.B) {
 		b.ReportMetric(float64(n), "in-use-retries")
 	}
 	cpu.report(b)
+}
+
+// BenchmarkPOP3LoginStatQuit10k: sessions on the 10,000-message
+// maildrop, one after another: what reading a large maildrop at login
+// costs (the numbering, the sizes, the unique-ids).
+func BenchmarkPOP3LoginStatQuit10k(b *testing.B) {
+	addr, password := pop3Target(b)
+	if err := pop3BigSession(addr, password); err != nil {
+		b.Fatal(err)
+	}
+	cpu := startCPU()
+	start := time.Now()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := pop3BigSession(addr, password); err != nil {
+			b.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "sessions/s")
+	cpu.report(b)
+}
+
+func pop3BigSession(addr, password string) error {
+	c, err := dialPOP3(addr)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	if err := c.login(pop3BigUser, password); err != nil {
+		return err
+	}
+	text, err := c.cmd("STAT")
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(text, []byte(strconv.Itoa(pop3test.BenchMessages)+" ")) {
+		return fmt.Errorf("STAT %q", text)
+	}
+	_, err = c.cmd("QUIT")
+	return err
 }
 
 var errInUse = errors.New("maildrop in use")

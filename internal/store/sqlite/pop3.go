@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,6 +30,14 @@ CREATE TABLE pop3_blob_ends (
 	blob_id INTEGER PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
 	crlf    INTEGER NOT NULL
 );
+`
+
+// pop3Index adds messages_pop3, which covers what a POP3 login
+// reads of each message of INBOX (maildropQuery), so that reading a large
+// maildrop walks one index and seeks no table row. Partial: messages
+// hidden from POP3 are not in it. Flag changes do not touch it.
+const pop3Index = `
+CREATE INDEX messages_pop3 ON messages(mailbox_id, uid, size, blob_id) WHERE pop3_hidden = 0;
 `
 
 // POP3Maildrop implements store.Mail: INBOX's messages not hidden from
@@ -58,35 +68,30 @@ func (m *mail) POP3Maildrop(ctx context.Context) (store.POP3Maildrop, error) {
 			return err
 		}
 		md.Mailbox = mb.Mailbox
-		md.Messages = make([]store.POP3Message, 0, mb.messages)
-		rows, err := tx.QueryContext(ctx, `SELECT m.uid, m.size, m.blob_id, e.crlf, b.name FROM messages m
-			LEFT JOIN pop3_blob_ends e ON e.blob_id = m.blob_id
-			LEFT JOIN blobs b ON e.blob_id IS NULL AND b.id = m.blob_id
-			WHERE m.mailbox_id = ? AND m.pop3_hidden = 0 ORDER BY m.uid`, mb.ID)
-		if err != nil {
+		var uids, sizes, blobs, ends sql.NullString
+		if err := tx.QueryRowContext(ctx, maildropQuery, mb.ID).Scan(&uids, &sizes, &blobs, &ends); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var msg store.POP3Message
-			var blobID int64
-			var crlf sql.NullBool
-			var name sql.NullString
-			if err := rows.Scan(&msg.UID, &msg.Size, &blobID, &crlf, &name); err != nil {
-				return err
-			}
-			msg.Blob = strconv.FormatInt(blobID, 10)
-			switch {
-			case crlf.Valid:
-				msg.Size += pop3Extra(msg.Size, crlf.Bool)
-			case name.Valid:
-				todo = append(todo, unknown{len(md.Messages), blobID, name.String})
-			default:
-				return fmt.Errorf("sqlite: message %d refers to missing blob %d", msg.UID, blobID)
-			}
-			md.Messages = append(md.Messages, msg)
+		if md.Messages, err = parseMaildrop(uids.String, sizes.String, blobs.String, ends.String, mb.messages); err != nil {
+			return err
 		}
-		return rows.Err()
+		for i := range md.Messages {
+			msg := &md.Messages[i]
+			if msg.Size >= 0 {
+				continue
+			}
+			// The ending of this blob is not known yet: the size was
+			// stored negated (parseMaildrop).
+			msg.Size = -msg.Size - 1
+			blobID, _ := strconv.ParseInt(msg.Blob, 10, 64)
+			var name string
+			err := tx.QueryRowContext(ctx, `SELECT name FROM blobs WHERE id = ?`, blobID).Scan(&name)
+			if err != nil {
+				return fmt.Errorf("sqlite: blob %d of message %d: %w", blobID, msg.UID, err)
+			}
+			todo = append(todo, unknown{i, blobID, name})
+		}
+		return nil
 	})
 	if err != nil || len(todo) == 0 {
 		return md, err
@@ -131,6 +136,70 @@ func (m *mail) POP3Maildrop(ctx context.Context) (store.POP3Maildrop, error) {
 		return nil
 	})
 	return md, nil
+}
+
+// maildropQuery reads a maildrop in one row: the UIDs, sizes, blob ids
+// and endings (1: CRLF, 0: not, 2: not known yet) of the messages, each a
+// comma-separated list in UID order. One row instead of one per message,
+// and messages_pop3 covers the messages' part: reading 10,000 messages
+// takes a few milliseconds, where 10,000 rows through database/sql took
+// several times that. group_concat follows the subquery's order.
+const maildropQuery = `SELECT group_concat(uid), group_concat(size), group_concat(blob_id), group_concat(crlf) FROM (
+	SELECT m.uid AS uid, m.size AS size, m.blob_id AS blob_id, coalesce(e.crlf, 2) AS crlf
+	FROM messages m INDEXED BY messages_pop3 LEFT JOIN pop3_blob_ends e ON e.blob_id = m.blob_id
+	WHERE m.mailbox_id = ? AND m.pop3_hidden = 0 ORDER BY m.uid)`
+
+// parseMaildrop parses maildropQuery's lists. Messages whose blob's
+// ending is unknown get their size as -size-1, for the caller to resolve.
+func parseMaildrop(uids, sizes, blobs, ends string, hint uint32) ([]store.POP3Message, error) {
+	if uids == "" {
+		return nil, nil
+	}
+	out := make([]store.POP3Message, 0, hint)
+	bad := func() error { return errors.New("sqlite: malformed maildrop lists") }
+	for uids != "" {
+		var u, sz, b, e string
+		var ok1, ok2, ok3, ok4 bool
+		u, uids, ok1 = cutList(uids)
+		sz, sizes, ok2 = cutList(sizes)
+		b, blobs, ok3 = cutList(blobs)
+		e, ends, ok4 = cutList(ends)
+		if !ok1 || !ok2 || !ok3 || !ok4 {
+			return nil, bad()
+		}
+		uid, err1 := strconv.ParseUint(u, 10, 32)
+		size, err2 := strconv.ParseInt(sz, 10, 64)
+		if err1 != nil || err2 != nil || size < 0 || b == "" {
+			return nil, bad()
+		}
+		msg := store.POP3Message{UID: store.UID(uid), Size: size, Blob: b}
+		switch e {
+		case "0", "1":
+			msg.Size += pop3Extra(size, e == "1")
+		case "2":
+			msg.Size = -size - 1
+		default:
+			return nil, bad()
+		}
+		out = append(out, msg)
+	}
+	if sizes != "" || blobs != "" || ends != "" {
+		return nil, bad()
+	}
+	// The subquery's order is SQLite's behaviour, not its promise: check.
+	if !slices.IsSortedFunc(out, func(a, b store.POP3Message) int { return cmp.Compare(a.UID, b.UID) }) {
+		slices.SortFunc(out, func(a, b store.POP3Message) int { return cmp.Compare(a.UID, b.UID) })
+	}
+	return out, nil
+}
+
+// cutList takes the first element of a comma-separated list.
+func cutList(s string) (elem, rest string, ok bool) {
+	if s == "" {
+		return "", "", false
+	}
+	elem, rest, _ = strings.Cut(s, ",")
+	return elem, rest, elem != ""
 }
 
 // pop3Extra is what RETR adds to a stored message of size octets: the

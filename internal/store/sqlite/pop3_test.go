@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,5 +136,33 @@ func TestPOP3UpdatePublishes(t *testing.T) {
 	}
 	if p := sub.Take(); !p.Has(int64(inbox.ID)) {
 		t.Fatalf("pending %+v lacks INBOX", p)
+	}
+}
+
+func TestParseMaildrop(t *testing.T) {
+	got, err := parseMaildrop("3,5,9", "10,0,7", "1,2,2", "1,2,0", 3)
+	want := []store.POP3Message{{UID: 3, Size: 10, Blob: "1"}, {UID: 5, Size: -1, Blob: "2"}, {UID: 9, Size: 9, Blob: "2"}}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("parseMaildrop = %v, %v; want %v", got, err, want)
+	}
+	if got, err := parseMaildrop("", "", "", "", 0); err != nil || got != nil {
+		t.Fatalf("empty maildrop: %v, %v", got, err)
+	}
+	if got, err := parseMaildrop("9,3", "1,2", "1,2", "1,1", 2); err != nil || got[0].UID != 3 || got[0].Size != 2 {
+		t.Fatalf("unordered lists: %v, %v", got, err)
+	}
+	for _, bad := range [][4]string{
+		{"1,2", "10", "1,2", "1,1"},
+		{"1", "10,11", "1", "1"},
+		{"1", "10", "1", "3"},
+		{"1", "-4", "1", "1"},
+		{"x", "10", "1", "1"},
+		{"1,,2", "1,1,1", "1,1,1", "1,1,1"},
+		{"4294967296", "1", "1", "1"},
+		{"1", "1", "", "1"},
+	} {
+		if _, err := parseMaildrop(bad[0], bad[1], bad[2], bad[3], 0); err == nil {
+			t.Errorf("parseMaildrop(%q) accepted", bad)
+		}
 	}
 }

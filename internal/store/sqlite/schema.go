@@ -136,6 +136,7 @@ CREATE TABLE blob_trash (
 	metadataSchema,    // 6 -> 7 (metadata.go)
 	ftsSchema,         // 7 -> 8 (fts.go)
 	ftsMailboxIndex,   // 8 -> 9 (fts_search.go)
+	pop3Index,         // 9 -> 10 (pop3.go)
 }
 
 // migrate brings the database to the current schema. It runs in one
