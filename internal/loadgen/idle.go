@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -143,17 +144,16 @@ func (f *idleFanout) setup(ctx context.Context) error {
 			return ServerMemory{}
 		}
 		var m ServerMemory
-		m, memErr = ProcessMemory(pid)
+		m, memErr = f.stableMemory(ctx, pid)
 		return m
 	}
-	// One connection through every step first, so that the baseline holds
-	// what the first one loads once (code, caches, TLS state).
-	warm, err := f.open(ctx, 0)
-	if err != nil {
+	// First one connection per account through every step, so that the
+	// baseline holds what the server loads once per account (password
+	// verification and its cache, mailbox state) or once at all (code,
+	// TLS state): the difference is then what the connections cost.
+	if err := f.warmAccounts(ctx); err != nil {
 		return fmt.Errorf("opening an idle connection: %w", err)
 	}
-	warm.c.close()
-	f.sleep(ctx, f.opts.Settle)
 	before := readMemory()
 
 	f.logf("opening %d idle connections on %d account(s)", o.Conns, o.Accounts)
@@ -166,7 +166,7 @@ func (f *idleFanout) setup(ctx context.Context) error {
 	var failures atomic.Int64
 	// Logins run in parallel for different accounts only: a connection
 	// comes from its user's address (as the user's devices sit behind one
-	// router), and at most one login per account and address is in flight
+	// router), and about one login per account and address is in flight
 	// at a time, as when people start their mail clients. Login guards
 	// count logins in flight against an account or an address as
 	// failures, and a burst on one account looks like guessing.
@@ -223,6 +223,63 @@ func (f *idleFanout) setup(ctx context.Context) error {
 		f.report.PSSPerConn = float64(after.PSS-before.PSS) / float64(opened)
 	}
 	return nil
+}
+
+// warmAccounts opens and closes one idle connection per account, a few
+// accounts at a time.
+func (f *idleFanout) warmAccounts(ctx context.Context) error {
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for range min(f.opts.Accounts, 8) {
+		wg.Go(func() {
+			for {
+				a := int(next.Add(1)) - 1
+				if a >= f.opts.Accounts || ctx.Err() != nil {
+					return
+				}
+				id, err := f.open(ctx, a)
+				if err != nil {
+					mu.Lock()
+					first = cmp.Or(first, err)
+					mu.Unlock()
+					return
+				}
+				id.c.close()
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// stableMemory reads the server's memory once it has settled: after
+// Settle, and then until two readings a second apart differ by less than
+// 1% (a Go server returns freed memory to the system gradually), for at
+// most a minute.
+func (f *idleFanout) stableMemory(ctx context.Context, pid int) (ServerMemory, error) {
+	f.sleep(ctx, f.opts.Settle)
+	last, err := ProcessMemory(pid)
+	if err != nil {
+		return last, err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		f.sleep(ctx, time.Second)
+		m, err := ProcessMemory(pid)
+		if err != nil {
+			return last, err
+		}
+		diff := math.Abs(float64(m.RSS-last.RSS)) / float64(max(last.RSS, 1))
+		last = m
+		if diff < 0.01 {
+			break
+		}
+	}
+	return last, nil
 }
 
 func (f *idleFanout) sleep(ctx context.Context, d time.Duration) {
