@@ -115,7 +115,9 @@ func TestNoUserEnumerationTiming(t *testing.T) {
 	// Negligible effect (|delta| < 0.147 is "negligible" in Romano et
 	// al.'s scale, 0.33 "small"); a real leak (a skipped hash) would put
 	// delta near 1 and the medians an order of magnitude apart.
-	if math.Abs(delta) > 0.2 || math.Abs(rel) > 0.1 {
+	// The medians alone are noisy on a loaded machine (CI shares its
+	// cores): a gap between them counts only when it is also significant.
+	if math.Abs(delta) > 0.2 || math.Abs(rel) > 0.1 && p < 0.01 {
 		t.Errorf("unknown users and wrong passwords take measurably different times")
 	}
 }
