@@ -89,7 +89,7 @@ func TestSmokeIMAP(t *testing.T) {
 				Workloads: specs,
 				Clients:   tc.clients,
 				Warmup:    200 * time.Millisecond,
-				Duration:  1500 * time.Millisecond,
+				Duration:  3 * time.Second,
 				TLS:       imaptest.ClientTLS(),
 			})
 			if err != nil {
@@ -188,7 +188,7 @@ func TestSmokeIdle(t *testing.T) {
 				Users:     users,
 				Workloads: []WorkloadSpec{{Name: "idle", Weight: 1}},
 				Clients:   1,
-				Duration:  1500 * time.Millisecond,
+				Duration:  3 * time.Second,
 				TLS:       imaptest.ClientTLS(),
 				Idle:      IdleOptions{Conns: 8, Accounts: 4, Mode: mode, Rate: 20, Settle: 100 * time.Millisecond},
 			})
