@@ -47,12 +47,20 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$DIR/run" "$DIR/state" "$DIR/log" "$DIR/tls" "$DIR/mail"
-# Ports of their own (the reference's plus 2000), so that another Dovecot
-# from bench/compare may run beside this one.
+# POP3 only, on ports of its own (found free from 23995 up), so that
+# another Dovecot (bench/compare, a colleague's) may run beside this one.
+base=23000
+while (exec 3<>/dev/tcp/127.0.0.1/$((base + 995))) 2>/dev/null || (exec 3<>/dev/tcp/127.0.0.1/$((base + 110))) 2>/dev/null; do
+	base=$((base + 1000))
+	[ "$base" -lt 60000 ] || die "no free port pair found"
+done
+POP3S=$((base + 995))
 sed -e "s#@DIR@#$DIR#g" -e "s#@MAILUSER@#$MAILUSER#g" \
-	-e "s#port = 10\([0-9][0-9][0-9]\)\$#port = 12\1#" \
+	-e "s#^protocols = .*#protocols = pop3#" \
+	-e "s#port = 10110\$#port = $((base + 110))#" -e "s#port = 10111\$#port = $((base + 110))#" \
+	-e "s#port = 10995\$#port = $POP3S#" \
 	-e "s#^instance_name = .*#instance_name = postfach-pop3-compare#" "$CONF" >"$DIR/dovecot.conf"
-grep -q "port = 12995" "$DIR/dovecot.conf" || die "no pop3s port 10995 in $CONF to move to 12995"
+grep -q "port = $POP3S\$" "$DIR/dovecot.conf" || die "no pop3s port 10995 in $CONF to move to $POP3S"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 	-subj /CN=mail.example.org -addext "subjectAltName=DNS:mail.example.org,IP:127.0.0.1" \
 	-keyout "$DIR/tls/key.pem" -out "$DIR/tls/cert.pem" 2>/dev/null
@@ -71,10 +79,10 @@ go test -c -o "$DIR/benchtest.test" ./internal/benchtest
 
 dovecot -c "$DIR/dovecot.conf"
 for _ in $(seq 1 100); do
-	(exec 3<>/dev/tcp/127.0.0.1/12995) 2>/dev/null && break
+	(exec 3<>/dev/tcp/127.0.0.1/$POP3S) 2>/dev/null && break
 	sleep 0.1
 done
-(exec 3<>/dev/tcp/127.0.0.1/12995) 2>/dev/null || die "Dovecot does not listen on 12995; see $DIR/log"
+(exec 3<>/dev/tcp/127.0.0.1/$POP3S) 2>/dev/null || die "Dovecot does not listen on $POP3S; see $DIR/log"
 
 run() { # label, then environment assignments for the benchmark binary
 	local label=$1
@@ -92,7 +100,7 @@ echo "preparing postfach's maildrops..."
 # Rounds alternate, so that the machine's other load falls on both alike.
 for r in $(seq 1 "$ROUNDS"); do
 	echo "round $r/$ROUNDS: dovecot"
-	run dovecot POSTFACH_POP3_BENCH_ADDR=127.0.0.1:12995 POSTFACH_POP3_BENCH_PASSWORD=secret
+	run dovecot POSTFACH_POP3_BENCH_ADDR=127.0.0.1:$POP3S POSTFACH_POP3_BENCH_PASSWORD=secret
 	echo "round $r/$ROUNDS: postfach"
 	run postfach
 done

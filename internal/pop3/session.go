@@ -323,7 +323,7 @@ const maxText = 400
 // promises it is one (RFC 2449 section 6.4).
 func sanitizeText(s string) string {
 	if len(s) > maxText {
-		s = s[:maxText]
+		s = strings.ToValidUTF8(s[:maxText], "")
 	}
 	if strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
 		s = strings.Map(func(r rune) rune {
