@@ -347,6 +347,15 @@ type postfachSetup struct {
 	nice             int
 }
 
+// benchZone answers the lookups of inbound SMTP: the sender domain's SPF
+// record passes mail from loopback; DKIM and DMARC find nothing.
+const benchZone = `$TTL 3600
+example.net.       IN TXT "v=spf1 ip4:127.0.0.0/8 -all"
+example.org.       IN MX 10 mail.example.org.
+mail.example.org.  IN A 127.0.0.1
+loadgen.localhost. IN A 127.0.0.1
+`
+
 // startPostfach writes a configuration, creates the users with `postfach
 // user add` and starts `postfach serve`.
 func startPostfach(ctx context.Context, ps postfachSetup) (*server, error) {
@@ -369,6 +378,11 @@ smtp = "127.0.0.1:%d"
 cert = %q
 key = %q
 
+# A static zone and nothing else: the server under test never asks the
+# network. The load generator sends from example.net on loopback.
+[dns]
+zone_file = "zone.txt"
+
 [limits]
 max_connections = %d
 max_connections_per_ip = %d
@@ -383,6 +397,9 @@ level = "warn"
 	}
 	confPath := filepath.Join(ps.dir, "postfach.toml")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(ps.dir, "zone.txt"), []byte(benchZone), 0o644); err != nil {
 		return nil, err
 	}
 	admin := func(stdin string, args ...string) error {
