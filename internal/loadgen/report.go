@@ -62,12 +62,15 @@ type CommandReport struct {
 
 // IdleReport is what the IDLE fan-out adds.
 type IdleReport struct {
-	Mode        string  `json:"mode"` // accounts or mailbox
-	Accounts    int     `json:"accounts"`
-	Connections int     `json:"connections"`
-	OpenTime    Seconds `json:"open_s"`
-	Deliveries  uint64  `json:"deliveries"`
-	Deliver     string  `json:"deliver"` // imap or lmtp
+	Mode        string `json:"mode"` // accounts or mailbox
+	Accounts    int    `json:"accounts"`
+	Connections int    `json:"connections"`
+	// MeasuredConns are the connections the memory figures divide by:
+	// those opened between the two readings (all but the first tenth).
+	MeasuredConns int     `json:"measured_connections"`
+	OpenTime      Seconds `json:"open_s"`
+	Deliveries    uint64  `json:"deliveries"`
+	Deliver       string  `json:"deliver"` // imap or lmtp
 	// Notified counts EXISTS notices received; Expected counts the
 	// notices the deliveries should have caused (each delivery, once per
 	// idle connection on its mailbox), so that lost ones show.
@@ -189,8 +192,8 @@ func (r *Report) WriteText(w io.Writer) error {
 			case id.MemoryError != "":
 				fmt.Fprintf(bw, "  server memory: %s\n", id.MemoryError)
 			case id.ServerPID != 0:
-				fmt.Fprintf(bw, "  server memory (pid %d, %d processes): RSS %.1f -> %.1f MiB, %.1f KiB per connection; PSS %.1f -> %.1f MiB, %.1f KiB per connection\n",
-					id.ServerPID, id.Processes, mib(id.RSSBefore), mib(id.RSSAfter), id.RSSPerConn/1024,
+				fmt.Fprintf(bw, "  server memory (pid %d, %d processes) over the last %d connections: RSS %.1f -> %.1f MiB, %.1f KiB per connection; PSS %.1f -> %.1f MiB, %.1f KiB per connection\n",
+					id.ServerPID, id.Processes, id.MeasuredConns, mib(id.RSSBefore), mib(id.RSSAfter), id.RSSPerConn/1024,
 					mib(id.PSSBefore), mib(id.PSSAfter), id.PSSPerConn/1024)
 			}
 		}
