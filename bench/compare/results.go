@@ -49,8 +49,8 @@ func (cmp *comparison) markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## postfach and Dovecot side by side (%s)\n\n", time.Now().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Machine: %s.\n\n", machine())
-	if out, err := exec.Command("git", "-C", cmp.root, "describe", "--always", "--dirty").Output(); err == nil {
-		fmt.Fprintf(&b, "postfach built from commit %s.\n\n", strings.TrimSpace(string(out)))
+	if cmp.commit != "" {
+		fmt.Fprintf(&b, "postfach built from commit %s (-dirty: with changes not committed yet).\n\n", cmp.commit)
 	}
 	fmt.Fprintf(&b, "Command:\n\n```sh\n%s\n```\n\n", strings.Join(append([]string{"bench/compare.sh"}, os.Args[1:]...), " "))
 	fmt.Fprintf(&b, "%d rounds of %v (after %v warm-up) per workload and server, alternating; medians. "+

@@ -29,6 +29,7 @@ type comparison struct {
 	o        options
 	dir      string
 	root     string // the repository
+	commit   string // what was built: git describe
 	bin      string
 	password string
 	servers  []*server // postfach first
@@ -149,6 +150,9 @@ func run(ctx context.Context, o options) error {
 	rand.Read(pw)
 	cmp.password = hex.EncodeToString(pw)
 
+	if out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output(); err == nil {
+		cmp.commit = strings.TrimSpace(string(out))
+	}
 	logf("building postfach")
 	build := exec.CommandContext(ctx, "go", "build", "-o", cmp.bin, "./cmd/postfach")
 	build.Dir = root
