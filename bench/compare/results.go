@@ -50,7 +50,11 @@ func (cmp *comparison) markdown() string {
 	fmt.Fprintf(&b, "## postfach and Dovecot side by side (%s)\n\n", time.Now().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Machine: %s.\n\n", machine())
 	if cmp.commit != "" {
-		fmt.Fprintf(&b, "postfach built from commit %s (-dirty: with changes not committed yet).\n\n", cmp.commit)
+		note := ""
+		if strings.HasSuffix(cmp.commit, "-dirty") {
+			note = ", with changes not committed yet"
+		}
+		fmt.Fprintf(&b, "postfach built from commit %s%s.\n\n", cmp.commit, note)
 	}
 	fmt.Fprintf(&b, "Command:\n\n```sh\n%s\n```\n\n", strings.Join(append([]string{"bench/compare.sh"}, os.Args[1:]...), " "))
 	fmt.Fprintf(&b, "%d rounds of %v (after %v warm-up) per workload and server, alternating; medians. "+
