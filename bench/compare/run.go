@@ -293,7 +293,7 @@ func (cmp *comparison) runCase(ctx context.Context, cr *caseResult, s *server, r
 	cmp.busy = append(cmp.busy, busy)
 	logf("round %d: %s against %s (load average %.2f, CPU %.0f%% busy before)", round, cr.c.id, s.name, load, 100*busy)
 	if cr.c.fresh {
-		if err := s.restart(ctx); err != nil {
+		if err := cmp.freshServer(ctx, s); err != nil {
 			return err
 		}
 		args[slices.Index(args, "--server-pid")+1] = strconv.Itoa(s.pid)
@@ -386,4 +386,32 @@ func moduleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// gcWait outlasts the Go runtime's forced collection (every two minutes)
+// and gives its scavenger time to return the freed memory.
+const gcWait = 130 * time.Second
+
+// freshServer restarts a server for a memory measurement and brings it to
+// a working state first: every user logs in once (postfach verifies each
+// password with argon2id, 46 MiB each, and caches the result), then the
+// server rests until its garbage is collected and returned to the system.
+// Without this, a fresh Go server's first-login garbage outweighs a
+// thousand idle connections.
+func (cmp *comparison) freshServer(ctx context.Context, s *server) error {
+	if err := s.restart(ctx); err != nil {
+		return err
+	}
+	args := []string{"bench", "--json", "--quiet", "--imap", s.target("imap"), "--workload", "imap-mixed",
+		"--clients", strconv.Itoa(cmp.o.users), "--duration", "2s", "--warmup", "0s"}
+	if _, err := cmp.bench(ctx, "prelude-"+strings.ToLower(s.name), s, args, cmp.o.users, 0); err != nil {
+		return fmt.Errorf("warming %s up: %w", s.name, err)
+	}
+	logf("letting %s rest for %v before measuring its memory", s.name, gcWait)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(gcWait):
+	}
+	return nil
 }
