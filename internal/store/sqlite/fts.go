@@ -13,18 +13,23 @@ import (
 )
 
 // Full-text search. Every blob has a blob_text row, written in the
-// transaction that stores the blob: the text of the message folded as
-// SEARCH compares it (fts.Extract) and its RFC 8970 preview. A background
-// indexer (fts_indexer.go) then adds the text to blob_fts, an FTS5 table
-// with the trigram tokenizer, and records that in the row's state.
+// transaction that stores the blob, with its RFC 8970 preview (computed at
+// delivery: cheap, from the first text part only). That row is the
+// durable queue of the full-text index: a background indexer
+// (fts_indexer.go) then extracts the text of the message, folded as
+// SEARCH compares it (fts.Extract), into the row, adds it to blob_fts, an
+// FTS5 table with the trigram tokenizer, and records both in the row's
+// state.
 //
-// Why the index is filled after the commit and not in it: adding a 10 KB
-// message to a trigram index costs about as much writer time as the whole
-// rest of its delivery, and the writer is the one thread every delivery of
-// the server waits for. Queued rows stay searchable: a search takes every
-// blob not yet indexed as a candidate and decides it from the folded text
-// of its blob_text row (instr), so an acknowledged message is found from
-// the moment it is acknowledged; only the cost of finding it differs.
+// Why the text and the index are not written at delivery: storing a
+// 10 KB message's text in its commit doubled the bytes every group commit
+// fsyncs, and cut APPEND throughput by a third; indexing it costs about
+// as much writer time as the rest of the delivery. The indexer does both
+// in batches of its own, and while deliveries come in it takes at most a
+// quarter of the writer's time. A message is searchable from the moment
+// it is acknowledged all the same: a search takes every blob not yet
+// indexed as a candidate and has the matcher read it, so only the cost of
+// finding a fresh message differs, never the answer.
 //
 // blob_text.state is a set of bits:
 //
@@ -32,10 +37,10 @@ import (
 //	textExact     (2): ... all of it (not cut at fts.MaxText)
 //	textIndexed   (1): the text is in blob_fts
 //
-// Rows stored before this table existed start at 0 and are extracted by
-// the indexer (the backfill). A row at textSteady (7) is decided by the
-// index and its text alone; any other row is a candidate of every text
-// search; a row below textExtracted|textExact (6) is decided by the
+// A row starts at 0 (so do rows of blobs stored before this table
+// existed: the indexer's backfill). A row at textSteady (7) is decided by
+// the index and its text alone; any other row is a candidate of every
+// text search; a row below textExtracted|textExact (6) is decided by the
 // matcher, reading the blob.
 //
 // blob_fts is contentless (the text is in blob_text already) with
@@ -47,7 +52,9 @@ import (
 // document frequencies the index keeps (blob_fts_vocab).
 //
 // A trigger deletes a blob's text and index entry with its blobs row, in
-// the same transaction, whatever deletes it.
+// the same transaction, whatever deletes it. The text is folded with
+// match.Fold: should match.FoldVersion change, every row must go back to
+// state 0 (migrate refuses to open the store until then).
 const ftsSchema = `
 CREATE TABLE blob_text (
 	blob_id INTEGER PRIMARY KEY,
@@ -78,17 +85,19 @@ const (
 	textSteady    = textExtracted | textExact | textIndexed
 )
 
-// textRow is a blob's blob_text row as ingest computes it.
+// textRow is what a blob_text row holds: the preview, and once extracted
+// the text.
 type textRow struct {
-	doc     fts.Document
-	preview string
-	ok      bool // extracted; otherwise the indexer extracts it later
+	doc       fts.Document
+	preview   string
+	previewOK bool // preview computed
+	extracted bool // doc holds the text
 }
 
-// state is the row's initial state.
+// state is the row's state before indexing.
 func (r *textRow) state() int {
 	switch {
-	case !r.ok:
+	case !r.extracted:
 		return 0
 	case r.doc.Truncated:
 		return textExtracted
@@ -96,40 +105,64 @@ func (r *textRow) state() int {
 	return textExtracted | textExact
 }
 
-// extractText computes a new blob's text row. whole holds the message when
-// it fit in memory, else nil and the blob is read back. A failure leaves
-// the row to the indexer (it is logged, the delivery goes on).
-func (s *Store) extractText(ctx context.Context, name string, whole []byte, root *mime.Part) textRow {
+// deliveredText is a new blob's blob_text row: its preview, read from the
+// message in memory (whole, when it fit there) or from the blob. A failure
+// leaves the preview to the indexer (it is logged, the delivery goes on).
+func (s *Store) deliveredText(ctx context.Context, name string, whole []byte, root *mime.Part) textRow {
 	var r textRow
-	var src io.ReaderAt
-	if whole != nil {
-		src = bytes.NewReader(whole)
-	} else {
-		b, err := s.blobs.Open(ctx, name)
-		if err != nil {
-			s.log.Warn("sqlite: reading a new message for its text", "blob", name, "err", err)
-			return r
-		}
-		defer b.Close()
-		src = b
+	src, done, err := s.messageReader(ctx, name, whole)
+	if err != nil {
+		s.log.Warn("sqlite: reading a new message for its preview", "blob", name, "err", err)
+		return r
 	}
-	var err error
-	if r.doc, err = fts.Extract(src, root); err != nil {
-		s.log.Warn("sqlite: extracting the text of a new message", "blob", name, "err", err)
-		return textRow{}
-	}
+	defer done()
 	if r.preview, err = fts.Preview(src, root); err != nil {
 		s.log.Warn("sqlite: computing the preview of a new message", "blob", name, "err", err)
-		return textRow{}
+		return r
 	}
-	r.ok = true
+	r.previewOK = true
 	return r
+}
+
+// messageReader reads a message from whole, or from its blob when whole is
+// nil; done releases it.
+func (s *Store) messageReader(ctx context.Context, name string, whole []byte) (io.ReaderAt, func(), error) {
+	if whole != nil {
+		return bytes.NewReader(whole), func() {}, nil
+	}
+	b, err := s.blobs.Open(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, func() { b.Close() }, nil
+}
+
+// extractText computes a stored blob's text and preview, for the indexer.
+// A failure is logged and returned.
+func (s *Store) extractText(ctx context.Context, name string, root *mime.Part) (textRow, error) {
+	var r textRow
+	src, done, err := s.messageReader(ctx, name, nil)
+	if err != nil {
+		s.log.Warn("sqlite: reading a stored message for its text", "blob", name, "err", err)
+		return r, err
+	}
+	defer done()
+	if r.doc, err = fts.Extract(src, root); err != nil {
+		s.log.Warn("sqlite: extracting the text of a stored message", "blob", name, "err", err)
+		return r, err
+	}
+	if r.preview, err = fts.Preview(src, root); err != nil {
+		s.log.Warn("sqlite: computing the preview of a stored message", "blob", name, "err", err)
+		return r, err
+	}
+	r.extracted, r.previewOK = true, true
+	return r, nil
 }
 
 // insertText writes a new blob's text row.
 func (t *wtx) insertText(blobID int64, r *textRow) error {
 	var preview any
-	if r.ok {
+	if r.previewOK {
 		preview = r.preview
 	}
 	_, err := t.exec(`INSERT INTO blob_text (blob_id, state, header, body, names, size, preview) VALUES (?, ?, ?, ?, ?, ?, ?)`,

@@ -6,17 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"postfach/internal/mime"
 	"postfach/internal/store/fts"
 )
 
-// The indexer adds queued blob_text rows to the full-text index, and
-// extracts the text of blobs stored before blob_text existed (state 0:
-// the backfill), in small writer operations, oldest blob first. It runs
-// in every process that opens the store; the state checks inside each
-// write make two processes' indexers harmless to each other.
+// The indexer extracts the text of queued blobs (state 0: delivered
+// since, or stored before blob_text existed, the backfill) and adds it to
+// the full-text index, in small writer operations, oldest blob first. It
+// runs in every process that opens the store; the state checks inside
+// each write make two processes' indexers harmless to each other.
 
 const (
 	// indexBatchRows and indexBatchText bound one writer operation, so
@@ -28,6 +29,13 @@ const (
 	indexPoll = 5 * time.Second
 	// indexRetry is the pause after a failed step.
 	indexRetry = 5 * time.Second
+	// While messages are being delivered (one came within indexBusy),
+	// the indexer takes at most 1/indexShare of the writer's time: each
+	// step is followed by a pause of (indexShare-1) times its length.
+	// Deliveries go first; the index catches up when they pause, and
+	// searches find queued messages all the same.
+	indexBusy  = 200 * time.Millisecond
+	indexShare = 4
 )
 
 type indexer struct {
@@ -36,6 +44,8 @@ type indexer struct {
 	wake   chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	lastDelivery atomic.Int64 // Unix nanoseconds of the last kick
 
 	mu        sync.Mutex
 	lastError error // of the last step, for WaitIndexed
@@ -52,6 +62,7 @@ func startIndexer(s *Store, idx fts.Index) *indexer {
 
 // kick tells the indexer that rows were queued.
 func (ix *indexer) kick() {
+	ix.lastDelivery.Store(time.Now().UnixNano())
 	select {
 	case ix.wake <- struct{}{}:
 	default:
@@ -68,6 +79,7 @@ func (ix *indexer) run(ctx context.Context) {
 	defer close(ix.done)
 	start, total := time.Now(), 0
 	for {
+		began := time.Now()
 		n, more, err := ix.step(ctx)
 		if ctx.Err() != nil {
 			return
@@ -76,30 +88,33 @@ func (ix *indexer) run(ctx context.Context) {
 		ix.lastError = err
 		ix.mu.Unlock()
 		total += n
-		wait := indexPoll
+		wait, wakeable := indexPoll, true
 		switch {
 		case err != nil:
 			ix.s.log.Error("sqlite: indexing message text", "err", err)
 			wait = indexRetry
+		case n > 0 && time.Since(time.Unix(0, ix.lastDelivery.Load())) < indexBusy:
+			// Deliveries go first; a kick does not shorten this pause.
+			wait, wakeable = (indexShare-1)*time.Since(began), false
 		case more:
-			// Let queued deliveries go first: the writer is shared.
 			wait = 0
-			if len(ix.s.w.ops) > 0 {
-				wait = time.Millisecond
-			}
 		case total > 0:
 			ix.s.log.Debug("sqlite: indexed message text", "messages", total, "took", time.Since(start).Round(time.Millisecond))
 			total = 0
 		}
-		if wait == 0 {
+		if wait <= 0 {
 			continue
+		}
+		var wake <-chan struct{}
+		if wakeable {
+			wake = ix.wake
 		}
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
 			return
-		case <-ix.wake:
+		case <-wake:
 			start = time.Now()
 		case <-timer.C:
 		}
@@ -168,7 +183,7 @@ func (ix *indexer) step(ctx context.Context) (int, bool, error) {
 				// The name guards against a blob deleted meanwhile and
 				// its id taken by a new one.
 				state = r.state()
-				res, err := t.exec(`UPDATE blob_text SET state = ?, header = ?, body = ?, names = ?, size = ?, preview = ?
+				res, err := t.exec(`UPDATE blob_text SET state = ?, header = ?, body = ?, names = ?, size = ?, preview = coalesce(preview, ?)
 					WHERE blob_id = ? AND state = 0 AND EXISTS (SELECT 1 FROM blobs WHERE id = ? AND name = ?)`,
 					state, r.doc.Header, r.doc.Body, r.doc.Names, r.doc.Size(), r.preview, p.id, p.id, p.name)
 				if err != nil {
@@ -205,19 +220,20 @@ func (ix *indexer) step(ctx context.Context) (int, bool, error) {
 	return len(batch), more, nil
 }
 
-// extract computes the text row of a blob stored before blob_text
-// existed. A message that cannot be read gets an empty, inexact row: the
-// matcher decides it (and reports the read error to the search).
+// extract computes the text row of a queued blob. A message that cannot
+// be read gets an empty, inexact row: the matcher decides it (and reports
+// the read error to the search).
 func (ix *indexer) extract(ctx context.Context, p pendingText) textRow {
 	s := ix.s
+	failed := textRow{extracted: true, doc: fts.Document{Truncated: true}}
 	var root mime.Part
 	if err := json.Unmarshal(p.structure, &root); err != nil {
 		s.log.Error("sqlite: structure of a stored message", "blob", p.name, "err", err)
-		return textRow{ok: true, doc: fts.Document{Truncated: true}}
+		return failed
 	}
-	r := s.extractText(ctx, p.name, nil, &root)
-	if !r.ok {
-		return textRow{ok: true, doc: fts.Document{Truncated: true}}
+	r, err := s.extractText(ctx, p.name, &root)
+	if err != nil {
+		return failed
 	}
 	return r
 }

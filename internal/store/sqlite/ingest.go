@@ -105,7 +105,7 @@ type ingested struct {
 	headers    [len(indexedHeaders)]*string
 	references string // the raw References field, for sort
 	sort       sortColumns
-	text       textRow // full-text search and preview (fts.go)
+	text       textRow // preview; queues the text for the index (fts.go)
 }
 
 // indexedHeaders are the header fields kept (decoded, folded) in blobs
@@ -199,7 +199,7 @@ func (s *Store) ingest(ctx context.Context, body io.Reader) (in ingested, err er
 	if head.n <= int64(len(head.buf)) {
 		whole = head.buf
 	}
-	in.text = s.extractText(ctx, in.blob, whole, part)
+	in.text = s.deliveredText(ctx, in.blob, whole, part)
 	return in, nil
 }
 
