@@ -60,9 +60,14 @@ func startIndexer(s *Store, idx fts.Index) *indexer {
 	return ix
 }
 
-// kick tells the indexer that rows were queued.
+// kick tells the indexer that a delivery queued rows.
 func (ix *indexer) kick() {
 	ix.lastDelivery.Store(time.Now().UnixNano())
+	ix.poke()
+}
+
+// poke wakes the indexer to look for work.
+func (ix *indexer) poke() {
 	select {
 	case ix.wake <- struct{}{}:
 	default:
@@ -251,7 +256,7 @@ func (s *Store) WaitIndexed(ctx context.Context) error {
 		if n == 0 {
 			return nil
 		}
-		s.index.kick()
+		s.index.poke()
 		s.index.mu.Lock()
 		err := s.index.lastError
 		s.index.mu.Unlock()
