@@ -522,8 +522,10 @@ type FuzzyMatch struct {
 // (RFC 6203 section 4).
 type RelevancySearcher interface {
 	// SearchRelevancy is Search that also scores each UID: relevancy[i]
-	// is the score of uids[i], from 1 to 100 (the best match of the
-	// search has 100). Messages matched by no fuzzy key score 100.
+	// is the score of uids[i], from 1 to 100, the best match of the
+	// search 100. A message that matched through other keys than the
+	// fuzzy ones scores lowest; when nothing scores (no fuzzy key, say),
+	// every message has 100.
 	SearchRelevancy(ctx context.Context, mbox MailboxID, c *SearchCriteria) (uids []UID, relevancy []uint8, err error)
 }
 
