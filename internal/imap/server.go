@@ -27,13 +27,13 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"postfach/internal/auth"
 	"postfach/internal/imap/wire"
 	"postfach/internal/notify"
+	"postfach/internal/sessions"
 	"postfach/internal/store"
 )
 
@@ -85,34 +85,20 @@ type Server struct {
 	// SpoolDir holds large APPEND literals while they arrive.
 	SpoolDir string
 
-	mu       sync.Mutex
-	sessions map[*session]struct{}
-	closing  atomic.Bool
-	wg       sync.WaitGroup
+	sessions sessions.Registry
 	nextID   atomic.Uint64
 }
 
 // ServeConn runs one IMAP connection to its end. With implicitTLS the
 // connection is wrapped in TLS before the greeting (port 993).
 func (s *Server) ServeConn(ctx context.Context, conn net.Conn, implicitTLS bool) {
-	s.wg.Add(1)
-	defer s.wg.Done()
-	if s.closing.Load() {
-		conn.Close()
+	sess := newSession(s, conn)
+	untrack, ok := s.sessions.Track(sess)
+	if !ok {
+		conn.Close() // shutting down
 		return
 	}
-	sess := newSession(s, conn)
-	s.mu.Lock()
-	if s.sessions == nil {
-		s.sessions = make(map[*session]struct{})
-	}
-	s.sessions[sess] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.sessions, sess)
-		s.mu.Unlock()
-	}()
+	defer untrack()
 	sess.run(ctx, implicitTLS)
 }
 
@@ -121,33 +107,12 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn, implicitTLS bool)
 // Shutdown returns when all sessions ended or ctx is done; then it closes
 // the remaining connections.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.closing.Store(true)
-	s.mu.Lock()
-	for sess := range s.sessions {
-		sess.interrupt()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for sess := range s.sessions {
-			sess.conn.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
+	return s.sessions.Shutdown(ctx)
 }
 
 // Sessions reports the number of open sessions.
 func (s *Server) Sessions() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.sessions)
+	return s.sessions.Count()
 }
 
 func (s *Server) logger() *slog.Logger {

@@ -50,6 +50,7 @@ import (
 	"time"
 
 	"postfach/internal/auth"
+	"postfach/internal/sessions"
 	"postfach/internal/store"
 )
 
@@ -115,13 +116,12 @@ type Server struct {
 	// at QUIT, so that IMAP clients show them read.
 	MarkSeen bool
 
-	mu       sync.Mutex
-	sessions map[*session]struct{}
+	sessions sessions.Registry
+	nextID   atomic.Uint64
+
+	mu sync.Mutex
 	// locked holds the accounts whose maildrop a session has open.
-	locked  map[store.AccountID]struct{}
-	closing atomic.Bool
-	wg      sync.WaitGroup
-	nextID  atomic.Uint64
+	locked map[store.AccountID]struct{}
 	// chunks recycles the buffers RETR and TOP read blobs with.
 	chunks sync.Pool
 }
@@ -132,24 +132,13 @@ const chunkSize = 64 << 10
 // ServeConn runs one POP3 connection to its end. With implicitTLS the
 // connection is wrapped in TLS before the greeting (port 995, RFC 8314).
 func (s *Server) ServeConn(ctx context.Context, conn net.Conn, implicitTLS bool) {
-	s.wg.Add(1)
-	defer s.wg.Done()
-	if s.closing.Load() {
-		conn.Close()
+	sess := newSession(s, conn)
+	untrack, ok := s.sessions.Track(sess)
+	if !ok {
+		conn.Close() // shutting down
 		return
 	}
-	sess := newSession(s, conn)
-	s.mu.Lock()
-	if s.sessions == nil {
-		s.sessions = make(map[*session]struct{})
-	}
-	s.sessions[sess] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.sessions, sess)
-		s.mu.Unlock()
-	}()
+	defer untrack()
 	sess.run(ctx, implicitTLS)
 }
 
@@ -160,33 +149,12 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn, implicitTLS bool)
 // all sessions ended or ctx is done; then it closes the remaining
 // connections.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.closing.Store(true)
-	s.mu.Lock()
-	for sess := range s.sessions {
-		sess.interrupt()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for sess := range s.sessions {
-			sess.raw.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
+	return s.sessions.Shutdown(ctx)
 }
 
 // Sessions reports the number of open sessions.
 func (s *Server) Sessions() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.sessions)
+	return s.sessions.Count()
 }
 
 // lock takes the exclusive-access lock on an account's maildrop (RFC 1939

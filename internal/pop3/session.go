@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"postfach/internal/auth"
+	"postfach/internal/sessions"
 	"postfach/internal/store"
 )
 
@@ -72,28 +73,18 @@ type session struct {
 	done        chan struct{}
 }
 
-// deadlineConn refreshes the write deadline before every write, so that a
-// client that stops reading is dropped after WriteTimeout while one that
-// is merely slow can take as long as a large RETR needs.
-type deadlineConn struct {
-	net.Conn
-	timeout time.Duration
-}
-
-func (d deadlineConn) Write(b []byte) (int, error) {
-	d.Conn.SetWriteDeadline(time.Now().Add(d.timeout))
-	return d.Conn.Write(b)
-}
-
 func newSession(srv *Server, conn net.Conn) *session {
 	limits := srv.Limits.withDefaults()
 	c := &session{
 		srv:    srv,
 		limits: limits,
 		raw:    conn,
-		conn:   deadlineConn{conn, limits.WriteTimeout},
-		state:  stateAuthorization,
-		done:   make(chan struct{}),
+		// A client that stops reading is dropped after WriteTimeout;
+		// one that is merely slow can take as long as a large RETR
+		// needs.
+		conn:  sessions.DeadlineConn{Conn: conn, WriteTimeout: limits.WriteTimeout},
+		state: stateAuthorization,
+		done:  make(chan struct{}),
 	}
 	if ap, err := netip.ParseAddrPort(conn.RemoteAddr().String()); err == nil {
 		c.remote = ap
@@ -104,12 +95,22 @@ func newSession(srv *Server, conn net.Conn) *session {
 	return c
 }
 
-// interrupt asks the session to end: a blocked read returns at once. The
-// flag is set before the deadline, and the session sets its own deadline
-// before it checks the flag, so one of the two always wins.
-func (c *session) interrupt() {
+var _ sessions.Session = (*session)(nil)
+
+// Interrupt asks the session to end (Server.Shutdown): a blocked read
+// returns at once, and the session closes without UPDATE. The flag is set
+// before the deadline, and the session sets its own deadline before it
+// checks the flag, so one of the two always wins.
+func (c *session) Interrupt() {
 	c.interrupted.Store(true)
 	c.raw.SetReadDeadline(time.Now())
+}
+
+// Abort closes the TCP connection when Shutdown stops waiting: a RETR
+// blocked on a client that stopped reading fails at once. Not the TLS
+// connection: its Close would wait for that write to send close_notify.
+func (c *session) Abort() {
+	c.raw.Close()
 }
 
 // watchRevoked ends the session when the credential it logged in with is
