@@ -108,7 +108,7 @@ func (s *session) loggedIn(sess auth.Session) {
 		select {
 		case <-revoked:
 			log.Info("credential revoked; closing the session")
-			c.kill()
+			c.Abort()
 		case <-stop:
 		}
 	}(sess.Revoked, s.stopRevoke)

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"postfach/internal/sessions"
 )
 
 // conn is the connection go-smtp reads and writes. It sits between
@@ -151,7 +153,7 @@ func (c *conn) flushLocked() error {
 // setReadDeadline bounds the next wait by Timeout, by the login deadline
 // on submission, and makes it immediate once shutdown wants an idle
 // session gone. The deadline is set before the closing flag is looked at,
-// and interrupt sets the flag before its own deadline: one of the two
+// and Interrupt sets the flag before its own deadline: one of the two
 // always wins.
 func (c *conn) setReadDeadline() {
 	d := time.Now().Add(c.srv.limits.Timeout)
@@ -409,7 +411,7 @@ func (c *conn) offersTLS() bool {
 func (c *conn) handshake() bool {
 	if c.srv.TLS == nil {
 		c.log.Error("implicit TLS listener without a TLS configuration")
-		c.kill()
+		c.Abort()
 		return false
 	}
 	return c.upgrade()
@@ -423,7 +425,7 @@ func (c *conn) upgrade() bool {
 	c.raw.SetDeadline(time.Time{})
 	if err != nil {
 		c.log.Debug("TLS handshake failed", "err", err)
-		c.kill()
+		c.Abort()
 		return false
 	}
 	st := tc.ConnectionState()
@@ -516,7 +518,7 @@ func (c *conn) reply(line string) {
 func (c *conn) refuse(line string) {
 	c.raw.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	io.WriteString(c.raw, line+"\r\n")
-	c.kill()
+	c.Abort()
 }
 
 // trusted reports whether the client may use LMTP.
@@ -532,18 +534,21 @@ func (c *conn) trusted() bool {
 	return false
 }
 
-// interrupt asks the session to end at its next wait for a command
-// outside a transaction (Shutdown).
-func (c *conn) interrupt() {
+var _ sessions.Session = (*conn)(nil)
+
+// Interrupt asks the session to end at its next wait for a command
+// outside a transaction (Server.Shutdown); it then gets 421.
+func (c *conn) Interrupt() {
 	c.closing.Store(true)
 	if c.idle() {
 		c.raw.SetReadDeadline(time.Now())
 	}
 }
 
-// kill closes the socket at once (revocation, forced shutdown); go-smtp
-// then ends the session, and closes the conn (done) when it has.
-func (c *conn) kill() {
+// Abort closes the socket at once (revocation, refusal, forced
+// shutdown); go-smtp then ends the session, and closes the conn (done)
+// when it has.
+func (c *conn) Abort() {
 	c.raw.Close()
 }
 

@@ -51,6 +51,7 @@ import (
 	"postfach/internal/auth"
 	"postfach/internal/deliver"
 	"postfach/internal/mailauth"
+	"postfach/internal/sessions"
 )
 
 // Listener is the kind of service a connection gets.
@@ -221,11 +222,8 @@ type Server struct {
 	accept   [4]*connListener
 	rate     *rateLimiter
 
-	mu      sync.Mutex
-	conns   map[*conn]struct{}
-	closing atomic.Bool
-	wg      sync.WaitGroup
-	nextID  atomic.Uint64
+	sessions sessions.Registry
+	nextID   atomic.Uint64
 }
 
 // init builds one go-smtp server per kind of listener, each serving the
@@ -238,7 +236,6 @@ func (s *Server) init() {
 			s.log = slog.New(slog.DiscardHandler)
 		}
 		s.rate = newRateLimiter(s.limits.MaxMessagesPerHour, s.limits.MaxRecipientsPerHour, time.Now)
-		s.conns = make(map[*conn]struct{})
 		for _, kind := range []Listener{MX, Submission, Submissions, LMTP} {
 			gs := gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
 				return s.newSession(kind, c)
@@ -273,29 +270,21 @@ func (s *Server) init() {
 // ServeConn runs one connection of the given kind to its end.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn, kind Listener) {
 	s.init()
-	s.wg.Add(1)
-	defer s.wg.Done()
 	c := newConn(ctx, s, nc, kind)
-	if s.closing.Load() {
+	// Tracked before the TLS handshake, so that a forced shutdown ends a
+	// handshake that hangs too.
+	untrack, ok := s.sessions.Track(c)
+	if !ok {
 		c.refuse("421 4.3.2 Service shutting down, try again later")
 		return
 	}
+	defer untrack()
 	if kind == LMTP && !c.trusted() {
 		// RFC 5321 section 3.1: 554 as the greeting refuses service.
 		c.log.Warn("LMTP connection from an untrusted address refused")
 		c.refuse("554 5.7.1 LMTP is only for trusted networks")
 		return
 	}
-	// Registered before the TLS handshake, so that a forced shutdown
-	// ends a handshake that hangs too.
-	s.mu.Lock()
-	s.conns[c] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-	}()
 	if kind == Submissions && !c.handshake() {
 		return
 	}
@@ -314,37 +303,15 @@ func (s *Server) ServeConn(ctx context.Context, nc net.Conn, kind Listener) {
 // connections.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.init()
-	s.closing.Store(true)
 	for _, l := range s.accept {
 		l.Close()
 	}
-	s.mu.Lock()
-	for c := range s.conns {
-		c.interrupt()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for c := range s.conns {
-			c.kill()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
+	return s.sessions.Shutdown(ctx)
 }
 
 // Sessions reports the number of open connections.
 func (s *Server) Sessions() int {
-	s.init()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.conns)
+	return s.sessions.Count()
 }
 
 // connListener hands connections accepted by the server package to a
