@@ -57,26 +57,12 @@ func TestDeadlineConnRefreshesEveryWrite(t *testing.T) {
 // A client that stops reading is dropped: once the socket buffers are
 // full, the write in progress fails with a timeout.
 func TestDeadlineConnDropsStalledReader(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close() // never read
-	conn, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-
+	conn, _ := loopbackPair(t) // the client never reads
 	d := DeadlineConn{Conn: conn, WriteTimeout: 50 * time.Millisecond}
 	chunk := make([]byte, 64<<10)
 	// Loopback buffers hold a few megabytes at most; far more than that
 	// must have failed.
+	var err error
 	for range 1 << 12 {
 		if _, err = d.Write(chunk); err != nil {
 			break
@@ -85,4 +71,26 @@ func TestDeadlineConnDropsStalledReader(t *testing.T) {
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("writing to a client that stopped reading: %v, want a deadline error", err)
 	}
+}
+
+// loopbackPair returns both ends of a TCP connection on 127.0.0.1; the
+// test's cleanup closes them.
+func loopbackPair(t *testing.T) (server, client net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return server, client
 }

@@ -323,20 +323,7 @@ func (s *connSession) Interrupt() { s.interrupted.Store(true) }
 func (s *connSession) Abort()     { s.conn.Close() }
 
 func TestShutdownAbortsBlockedWrite(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close() // never read: the server's writes stall
-	conn, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, client := loopbackPair(t) // the client does not read yet
 
 	var r Registry
 	s := &connSession{conn: conn}
