@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-func openTest(t *testing.T, fsys FS) (*Dir, string) {
+func openTest(t testing.TB, fsys FS) (*Dir, string) {
 	t.Helper()
 	root := filepath.Join(t.TempDir(), "blobs")
 	d, err := OpenDir(root, DirOptions{FS: fsys})

@@ -74,15 +74,15 @@ func (f dataSyncFile) Sync() error {
 	}
 }
 
-// Open opens a file for reading. Its Sync is fdatasync(2) too: Dir.Sync
-// makes committed blobs durable through such a descriptor, which Linux
-// allows on a file opened read-only.
+// Open opens a file for reading, as a bare descriptor (readfile.go). Its
+// Sync is fdatasync(2) too: Dir.Sync makes committed blobs durable through
+// such a descriptor, which Linux allows on a file opened read-only.
 func (osFS) Open(name string) (File, error) {
-	f, err := os.Open(name)
+	f, err := openRead(name)
 	if err != nil {
 		return nil, err
 	}
-	return dataSyncFile{f}, nil
+	return f, nil
 }
 
 func (osFS) OpenDir(name string) (File, error) {
