@@ -118,3 +118,47 @@ func FuzzDecodeHeaderValue(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHeaderEnd: HeaderEnd finds where Parse says the root's body starts,
+// from the whole message and from every prefix that holds the answer.
+func FuzzHeaderEnd(f *testing.F) {
+	addGoldenSeeds(f)
+	f.Add([]byte("A: b\r\n\r\nbody"))
+	f.Add([]byte("A: b\r\n\r"))
+	f.Add([]byte("\n\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		root, err := Parse(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		end, ok := HeaderEnd(data)
+		if !ok {
+			end = int64(len(data))
+		}
+		if end != root.BodyStart {
+			t.Fatalf("HeaderEnd %d (found %v), Parse's BodyStart %d", end, ok, root.BodyStart)
+		}
+		for k := range len(data) {
+			if e, ok := HeaderEnd(data[:k]); ok && e != root.BodyStart {
+				t.Fatalf("HeaderEnd of the first %d octets: %d, want %d", k, e, root.BodyStart)
+			}
+		}
+		// ParseHeader's fields are those of HeaderFields.
+		var names []string
+		for name, raw := range HeaderFields(data[:end]) {
+			if !bytes.HasPrefix(raw, name) {
+				t.Fatalf("field %q does not start with its name %q", raw, name)
+			}
+			names = append(names, string(name))
+		}
+		fields := ParseHeader(data[:end])
+		if len(fields) != len(names) {
+			t.Fatalf("%d fields, HeaderFields %d", len(fields), len(names))
+		}
+		for i, f := range fields {
+			if f.Name != names[i] {
+				t.Fatalf("field %d: %q, HeaderFields %q", i, f.Name, names[i])
+			}
+		}
+	})
+}

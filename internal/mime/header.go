@@ -3,6 +3,7 @@ package mime
 import (
 	"bytes"
 	"io"
+	"iter"
 	"strings"
 )
 
@@ -90,37 +91,79 @@ func fieldName(line []byte) (name []byte, colon int, ok bool) {
 // kept. Raw slices alias b.
 func ParseHeader(b []byte) []Field {
 	var fields []Field
-	start := -1 // start of the current field, -1 when none
-	end := func(at int) {
-		if start >= 0 {
-			name, _, _ := fieldName(b[start:at])
-			fields = append(fields, Field{Name: string(name), Raw: b[start:at:at]})
-		}
-		start = -1
+	for name, raw := range HeaderFields(b) {
+		fields = append(fields, Field{Name: string(name), Raw: raw})
 	}
-	for off := 0; off < len(b); {
-		n := bytes.IndexByte(b[off:], '\n')
-		next := len(b)
-		if n >= 0 {
-			next = off + n + 1
-		}
-		line := b[off:next]
-		switch {
-		case len(line) > 0 && (line[0] == ' ' || line[0] == '\t'):
-			// Continuation of the current (or skipped) field.
-		case isBlankLine(line):
-			end(off)
-			return fields
-		default:
-			end(off)
-			if _, _, ok := fieldName(line); ok {
-				start = off
-			}
-		}
-		off = next
-	}
-	end(len(b))
 	return fields
+}
+
+// HeaderFields iterates over the fields of a header section as ParseHeader
+// finds them, yielding each field's name (as written, without the colon)
+// and its whole raw text, final CRLF included. Both alias b; nothing is
+// allocated, for readers that look at a few fields of many messages (FETCH
+// BODY[HEADER.FIELDS]).
+func HeaderFields(b []byte) iter.Seq2[[]byte, []byte] {
+	return func(yield func(name, raw []byte) bool) {
+		start := -1 // start of the current field, -1 when none
+		// end yields the field that ends at at, if any.
+		end := func(at int) bool {
+			if start < 0 {
+				return true
+			}
+			name, _, _ := fieldName(b[start:at])
+			s := start
+			start = -1
+			return yield(name, b[s:at:at])
+		}
+		for off := 0; off < len(b); {
+			n := bytes.IndexByte(b[off:], '\n')
+			next := len(b)
+			if n >= 0 {
+				next = off + n + 1
+			}
+			line := b[off:next]
+			switch {
+			case len(line) > 0 && (line[0] == ' ' || line[0] == '\t'):
+				// Continuation of the current (or skipped) field.
+			case isBlankLine(line):
+				end(off)
+				return
+			default:
+				if !end(off) {
+					return
+				}
+				if _, _, ok := fieldName(line); ok {
+					start = off
+				}
+			}
+			off = next
+		}
+		end(len(b))
+	}
+}
+
+// HeaderEnd returns where the body of a message whose first octets are b
+// starts: just past the first empty line, as Parse sets the root's
+// BodyStart. It reports false when b holds no empty line, or ends where
+// one might start (after a line feed, or a line feed and CR): then the
+// header ends beyond b, or, when b is the whole message, at its end.
+func HeaderEnd(b []byte) (int64, bool) {
+	for start := 0; ; {
+		// start is the start of a line.
+		switch rest := b[start:]; {
+		case len(rest) == 0 || len(rest) == 1 && rest[0] == '\r':
+			return 0, false
+		case rest[0] == '\n':
+			return int64(start + 1), true
+		case rest[0] == '\r' && rest[1] == '\n':
+			return int64(start + 2), true
+		}
+		i := bytes.IndexByte(b[start:], '\n')
+		if i < 0 {
+			return 0, false
+		}
+		start += i + 1
+	}
 }
 
 // isBlankLine reports whether line is the empty line that ends a header:

@@ -103,3 +103,47 @@ Content-Type: text/plain
 
 // crlf turns the LF line ends of a test literal into CRLF.
 func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
+
+func TestHeaderEnd(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64 // -1: not found in the input
+	}{
+		{"", -1},
+		{"\r\n", 2},
+		{"\n", 1},
+		{"\r\nbody", 2},
+		{"\r", -1},
+		{"A: b\r\n\r\nbody", 8},
+		{"A: b\n\nbody", 6},
+		{"A: b\r\n\nbody", 7},
+		{"A: b\r\n \r\nbody", -1}, // a line of white space is a continuation, not empty
+		{"A: b\r\n\r\r\n\r\n", 11},
+		{"A: b\r\n", -1},
+		{"A: b\r\n\r", -1}, // the empty line may be under way
+		{"A: b", -1},
+		{"A: b\r\nC: d\r\n\r\n", 14},
+	}
+	for _, tc := range tests {
+		got, ok := HeaderEnd([]byte(tc.in))
+		if !ok {
+			got = -1
+		}
+		if got != tc.want {
+			t.Errorf("HeaderEnd(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestHeaderFieldsStops(t *testing.T) {
+	n := 0
+	for range HeaderFields([]byte("A: 1\r\nB: 2\r\nC: 3\r\n\r\n")) {
+		n++
+		if n == 2 {
+			break
+		}
+	}
+	if n != 2 {
+		t.Fatalf("iterated %d fields after a break at 2", n)
+	}
+}
