@@ -199,6 +199,42 @@ func (w *Writer) Literal(size int64, r io.Reader, binary bool) {
 	w.err = err
 }
 
+// LiteralBytes writes b as a literal, or a literal8 with binary.
+func (w *Writer) LiteralBytes(b []byte, binary bool) {
+	w.literalHeader(int64(len(b)), binary)
+	if w.err != nil {
+		return
+	}
+	_, w.err = w.bw.Write(b)
+}
+
+// LiteralAt writes size octets of r from off as a literal, or a literal8
+// with binary, reading through buf. A buffer larger than the Writer's
+// makes fewer reads and writes: bufio sends a write larger than its free
+// space straight to the connection, as one TLS record of up to 16 KB
+// instead of one per buffer. If r ends early the stream is broken: the
+// error io.ErrUnexpectedEOF becomes the Writer's.
+func (w *Writer) LiteralAt(size int64, r io.ReaderAt, off int64, binary bool, buf []byte) {
+	w.literalHeader(size, binary)
+	if len(buf) == 0 {
+		buf = make([]byte, 4096)
+	}
+	for size > 0 && w.err == nil {
+		b := buf[:min(int64(len(buf)), size)]
+		n, err := r.ReadAt(b, off)
+		if n < len(b) {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			w.err = err
+			return
+		}
+		_, w.err = w.bw.Write(b)
+		off += int64(n)
+		size -= int64(n)
+	}
+}
+
 // Mailbox writes a mailbox name (UTF-8 internally): modified UTF-7 unless
 // utf8, then as an astring.
 func (w *Writer) Mailbox(name string, utf8 bool) {
@@ -214,10 +250,18 @@ func (w *Writer) DateTime(t time.Time) {
 	if w.err != nil {
 		return
 	}
-	var buf [28]byte
-	b := appendDateTime(buf[:0], t)
-	_, w.err = w.bw.Write(b)
+	// Formatted in place, as Number does: a buffer of its own would
+	// escape to the heap through bufio's Write.
+	if w.bw.Available() < dateTimeLen {
+		if w.err = w.bw.Flush(); w.err != nil {
+			return
+		}
+	}
+	_, w.err = w.bw.Write(appendDateTime(w.bw.AvailableBuffer(), t))
 }
+
+// dateTimeLen is the length of a quoted date-time.
+const dateTimeLen = len(`"dd-Mon-yyyy hh:mm:ss +zzzz"`)
 
 // appendDateTime appends t as a quoted date-time.
 func appendDateTime(b []byte, t time.Time) []byte {

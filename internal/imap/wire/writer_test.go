@@ -260,3 +260,52 @@ func catch(f func()) (err error) {
 	f()
 	return nil
 }
+
+func TestWriterLiteralFromMemoryAndReaderAt(t *testing.T) {
+	data := strings.Repeat("0123456789", 1000)
+	for _, bufSize := range []int{0, 1, 7, 4096, 64 << 10} {
+		got := written(false, func(w *Writer) {
+			w.Raw("a ")
+			w.LiteralBytes([]byte("hello"), false)
+			w.LiteralBytes(nil, true)
+			w.LiteralAt(5000, strings.NewReader(data), 3, false, make([]byte, bufSize))
+			w.LiteralAt(0, strings.NewReader(data), 0, true, make([]byte, bufSize))
+		})
+		want := "a {5}\r\nhello~{0}\r\n{5000}\r\n" + data[3:5003] + "~{0}\r\n"
+		if got != want {
+			t.Errorf("buffer of %d: got %d octets, want %d", bufSize, len(got), len(want))
+		}
+	}
+	// A reader that ends early breaks the stream.
+	var buf bytes.Buffer
+	w := NewWriter(bufio.NewWriter(&buf))
+	w.LiteralAt(10, strings.NewReader("short"), 0, false, make([]byte, 4))
+	if err := w.Flush(); err != io.ErrUnexpectedEOF {
+		t.Errorf("short literal: %v, want ErrUnexpectedEOF", err)
+	}
+}
+
+// TestWriterDateTimeAtBufferEnd: a date-time that does not fit in what is
+// left of the buffer is written whole after a flush.
+func TestWriterDateTimeAtBufferEnd(t *testing.T) {
+	d := time.Date(2024, 12, 31, 0, 0, 9, 0, time.UTC)
+	for pad := 4096 - 40; pad < 4096; pad++ {
+		var buf bytes.Buffer
+		w := NewWriter(bufio.NewWriterSize(&buf, 4096))
+		w.Raw(strings.Repeat("x", pad))
+		w.DateTime(d)
+		w.Flush()
+		if got := buf.String()[pad:]; got != `"31-Dec-2024 00:00:09 +0000"` {
+			t.Fatalf("after %d octets: %q", pad, got)
+		}
+	}
+}
+
+func BenchmarkWriterDateTime(b *testing.B) {
+	w := NewWriter(bufio.NewWriter(io.Discard))
+	d := time.Date(2024, 12, 31, 0, 0, 9, 0, time.FixedZone("", 3600))
+	b.ReportAllocs()
+	for b.Loop() {
+		w.DateTime(d)
+	}
+}
