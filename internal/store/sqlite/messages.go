@@ -244,6 +244,11 @@ func (m *mail) Messages(ctx context.Context, id store.MailboxID, uids store.UIDS
 	return out, err
 }
 
+// bodyCheck is the condition under which a blob is the account's: a
+// message of one of its mailboxes refers to it. Copies share a blob, also
+// across accounts (shared.go), so the blob alone says nothing.
+const bodyCheck = `EXISTS (SELECT 1 FROM messages m JOIN mailboxes x ON x.id = m.mailbox_id WHERE m.blob_id = b.id AND x.account_id = ?)`
+
 // OpenBody implements store.Mail. The blob must belong to a message of the
 // account: a Blob value from another account is not found.
 func (m *mail) OpenBody(ctx context.Context, msg *store.Message) (store.Body, error) {
@@ -252,13 +257,63 @@ func (m *mail) OpenBody(ctx context.Context, msg *store.Message) (store.Body, er
 		return nil, fmt.Errorf("%w: blob %q", store.ErrNotFound, msg.Blob)
 	}
 	var name string
-	err = m.s.rd().QueryRowContext(ctx, `SELECT b.name FROM blobs b WHERE b.id = ? AND EXISTS (
-		SELECT 1 FROM messages m JOIN mailboxes x ON x.id = m.mailbox_id WHERE m.blob_id = b.id AND x.account_id = ?)`, id, m.acct).Scan(&name)
+	err = m.s.rd().QueryRowContext(ctx, `SELECT b.name FROM blobs b WHERE b.id = ? AND `+bodyCheck, id, m.acct).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: blob %s", store.ErrNotFound, msg.Blob)
 	} else if err != nil {
 		return nil, err
 	}
+	return m.openBlob(ctx, name)
+}
+
+var _ store.BodiesOpener = (*mail)(nil)
+
+// OpenBodies implements store.BodiesOpener: one query finds the names of
+// every blob of msgs that is the account's, as OpenBody checks for one.
+func (m *mail) OpenBodies(ctx context.Context, msgs []store.Message) (func(*store.Message) (store.Body, error), error) {
+	// The IDs go as one JSON array, so that the query's text, and its
+	// prepared statement, are the same for any number of them.
+	list := make([]byte, 0, 1+len(msgs)*8)
+	list = append(list, '[')
+	for i := range msgs {
+		id, err := strconv.ParseInt(msgs[i].Blob, 10, 64)
+		if err != nil {
+			continue // not found when opened
+		}
+		if len(list) > 1 {
+			list = append(list, ',')
+		}
+		list = strconv.AppendInt(list, id, 10)
+	}
+	list = append(list, ']')
+	names := make(map[int64]string, len(msgs))
+	rows, err := m.s.rd().QueryContext(ctx, `SELECT b.id, b.name FROM blobs b WHERE b.id IN (SELECT value FROM json_each(?)) AND `+bodyCheck, string(list), m.acct)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		names[id] = name
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return func(msg *store.Message) (store.Body, error) {
+		id, err := strconv.ParseInt(msg.Blob, 10, 64)
+		name, ok := names[id]
+		if err != nil || !ok {
+			return nil, fmt.Errorf("%w: blob %q", store.ErrNotFound, msg.Blob)
+		}
+		return m.openBlob(ctx, name)
+	}, nil
+}
+
+func (m *mail) openBlob(ctx context.Context, name string) (store.Body, error) {
 	r, err := m.s.blobs.Open(ctx, name)
 	if errors.Is(err, blob.ErrNotFound) {
 		// Expunged (and removed) since the caller read the message.
