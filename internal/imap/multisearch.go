@@ -214,21 +214,7 @@ func (c *session) esearchIn(ctx context.Context, tag string, sa *wire.SearchArgs
 		page = uids[lo:hi]
 	}
 	if save {
-		// As SEARCH (RFC 5182 section 2.4, RFC 9394 section 3.2).
-		switch {
-		case has("ALL") || has("COUNT") || len(opts) == 1:
-			s.searchRes = slices.Clone(uids)
-		case len(uids) > 0:
-			res := slices.Clone(page)
-			if has("MIN") {
-				res = append(res, uids[0])
-			}
-			if has("MAX") {
-				res = append(res, uids[len(uids)-1])
-			}
-			slices.Sort(res)
-			s.searchRes = slices.Compact(res)
-		}
+		s.searchRes = savedResult(opts, uids, page, sa.Partial != nil)
 		if len(opts) == 1 {
 			return nil
 		}
@@ -283,6 +269,31 @@ func (c *session) esearchIn(ctx context.Context, tag string, sa *wire.SearchArgs
 	}
 	c.w.CRLF()
 	return nil
+}
+
+// savedResult is what "$" holds after a search with RETURN (SAVE ...),
+// as SEARCH and ESEARCH both define it: uids are the matches, page the
+// PARTIAL page when partial. With MIN or MAX, just those messages (RFC
+// 5182 section 2.4); with PARTIAL, the page and MIN and MAX (RFC 9394
+// section 3.2); with ALL or COUNT, or none of those, every match: other
+// options such as RELEVANCY do not narrow it.
+func savedResult(opts []string, uids, page []store.UID, partial bool) []store.UID {
+	if len(uids) == 0 {
+		return []store.UID{}
+	}
+	has := func(o string) bool { return slices.Contains(opts, o) }
+	if has("ALL") || has("COUNT") || !has("MIN") && !has("MAX") && !partial {
+		return slices.Clone(uids)
+	}
+	res := append(make([]store.UID, 0, len(page)+2), page...)
+	if has("MIN") {
+		res = append(res, uids[0])
+	}
+	if has("MAX") {
+		res = append(res, uids[len(uids)-1])
+	}
+	slices.Sort(res)
+	return slices.Compact(res)
 }
 
 // hasModSeqKey reports whether the criteria use the MODSEQ key.
