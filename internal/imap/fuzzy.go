@@ -100,6 +100,34 @@ func (c *session) searchScored(ctx context.Context, crit *store.SearchCriteria) 
 	return uids, rel, err
 }
 
+// searchKnown runs a search in the selected mailbox and returns the
+// matches the session knows of (only those may be reported), ascending,
+// and with relevancy set their scores, parallel to them.
+func (c *session) searchKnown(ctx context.Context, crit *store.SearchCriteria, relevancy bool) ([]store.UID, []uint8, error) {
+	var found []store.UID
+	var scores []uint8
+	var err error
+	if relevancy {
+		found, scores, err = c.searchScored(ctx, crit)
+	} else {
+		found, err = c.mail.Search(ctx, c.sel.mbox.ID, crit)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	uids := found[:0:0]
+	var rel []uint8
+	for i, u := range found {
+		if c.sel.index(u) >= 0 {
+			uids = append(uids, u)
+			if relevancy {
+				rel = append(rel, scores[i])
+			}
+		}
+	}
+	return uids, rel, nil
+}
+
 // writeRelevancy writes " RELEVANCY (scores)" (RFC 6203 section 7).
 func (c *session) writeRelevancy(scores []uint8) {
 	var b strings.Builder
@@ -215,15 +243,13 @@ func (c *session) sortRelevancy(ctx context.Context, a *wire.SortArgs) ([]store.
 	if err := c.searchKeys(&crit, a.Criteria); err != nil {
 		return nil, nil, err
 	}
-	uids, rel, err := c.searchScored(ctx, &crit)
+	uids, rel, err := c.searchKnown(ctx, &crit, true)
 	if err != nil {
 		return nil, nil, err
 	}
 	scores := make(map[store.UID]uint8, len(uids))
 	for i, u := range uids {
-		if c.sel.index(u) >= 0 {
-			scores[u] = rel[i]
-		}
+		scores[u] = rel[i]
 	}
 	if slices.ContainsFunc(a.Keys, func(k wire.SortCriterion) bool { return k.Key == "RELEVANCY" }) {
 		sorted, err := c.relevancySort(ctx, a.Keys, scores)

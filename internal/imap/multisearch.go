@@ -19,7 +19,9 @@ import (
 // the selected mailbox through the session's own view (its sequence
 // numbers, \Recent, "$"), any other through a snapshot of it, whose
 // sequence numbers are its messages' positions and which has no \Recent
-// messages and no saved result.
+// messages and no saved result. RETURN (RELEVANCY) (RFC 6203 section 4)
+// scores each mailbox's matches as SEARCH does: the best match of a
+// mailbox scores 100.
 
 // cmdESearch runs ESEARCH (RFC 7377 section 2).
 func (c *session) cmdESearch(ctx context.Context, cmd *wire.Command) error {
@@ -47,6 +49,11 @@ func (c *session) cmdESearch(ctx context.Context, cmd *wire.Command) error {
 	}
 	if err := c.uidRequired(sa.Criteria); err != nil {
 		return err
+	}
+	if slices.Contains(sa.Return, "RELEVANCY") && !usesFuzzy(sa.Criteria) {
+		// RFC 6203 section 4, refused as SEARCH refuses it: before any
+		// mailbox is searched.
+		return errRelevancyWithoutFuzzy()
 	}
 	switch sa.Charset {
 	case "", "UTF-8", "US-ASCII":
@@ -192,15 +199,10 @@ func (c *session) esearchIn(ctx context.Context, tag string, sa *wire.SearchArgs
 		// RFC 5182 section 2.1: a search that fails leaves "$" empty.
 		s.searchRes = []store.UID{}
 	}
-	found, err := c.mail.Search(ctx, s.mbox.ID, &crit)
+	relevancy := slices.Contains(sa.Return, "RELEVANCY")
+	uids, rel, err := c.searchKnown(ctx, &crit, relevancy)
 	if err != nil {
 		return err
-	}
-	uids := found[:0:0]
-	for _, u := range found {
-		if s.index(u) >= 0 {
-			uids = append(uids, u)
-		}
 	}
 	opts := sa.Return
 	if len(opts) == 0 {
@@ -212,6 +214,9 @@ func (c *session) esearchIn(ctx context.Context, tag string, sa *wire.SearchArgs
 	if sa.Partial != nil {
 		lo, hi := partialBounds(sa.Partial, len(uids))
 		page = uids[lo:hi]
+		if relevancy {
+			rel = rel[lo:hi] // the scores of the messages reported
+		}
 	}
 	if save {
 		s.searchRes = savedResult(opts, uids, page, sa.Partial != nil)
@@ -262,6 +267,11 @@ func (c *session) esearchIn(ctx context.Context, tag string, sa *wire.SearchArgs
 	if has("ALL") {
 		c.w.Raw(" ALL ")
 		c.w.Raw(formatUIDSet(uids))
+	}
+	if relevancy {
+		// RFC 6203 section 4: the scores, in the order of ALL (or of
+		// the PARTIAL page), as SEARCH gives them.
+		c.writeRelevancy(rel)
 	}
 	if highest != 0 {
 		c.w.Raw(" MODSEQ ")
