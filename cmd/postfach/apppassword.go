@@ -48,28 +48,20 @@ left out.`,
 			if err != nil {
 				return usagef("--scope: %v", err)
 			}
-			ad, address, _, err := a.openForAddress(configPath, args[0], existingData)
+			ac, err := a.openAccount(configPath, args[0])
 			if err != nil {
 				return err
 			}
-			defer ad.close()
-			acct, err := ad.account(address)
-			if err != nil {
-				return err
-			}
-			svc, err := ad.authService()
-			if err != nil {
-				return err
-			}
-			pw, ap, err := svc.AddAppPassword(a.ctx, acct, strings.TrimSpace(name), sc)
+			defer ac.close()
+			pw, ap, err := ac.svc.AddAppPassword(a.ctx, ac.acct, strings.TrimSpace(name), sc)
 			if errors.Is(err, store.ErrExists) {
-				return fmt.Errorf("%s already has an app password named %q; revoke it first: postfach app-password revoke %s %q", address, strings.TrimSpace(name), address, strings.TrimSpace(name))
+				return fmt.Errorf("%s already has an app password named %q; revoke it first: postfach app-password revoke %s %q", ac.address, strings.TrimSpace(name), ac.address, strings.TrimSpace(name))
 			} else if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "App password %q of %s (%s):\n\n    %s\n\n", ap.Name, address, strings.Join(ap.Scope, ", "), pw)
-			fmt.Fprintf(a.stdout, "Enter it in the mail client in place of the account password, with\n%s as the user name. It is shown only now.\n", address)
-			return ad.close()
+			fmt.Fprintf(a.stdout, "App password %q of %s (%s):\n\n    %s\n\n", ap.Name, ac.address, strings.Join(ap.Scope, ", "), pw)
+			fmt.Fprintf(a.stdout, "Enter it in the mail client in place of the account password, with\n%s as the user name. It is shown only now.\n", ac.address)
+			return ac.close()
 		},
 	}
 }
@@ -84,25 +76,17 @@ func appPasswordListCommand() *command {
 The last use is recorded at most once a minute.`,
 		minArgs: 1, maxArgs: 1,
 		run: func(a *app, configPath string, args []string) error {
-			ad, address, _, err := a.openForAddress(configPath, args[0], existingData)
+			ac, err := a.openAccount(configPath, args[0])
 			if err != nil {
 				return err
 			}
-			defer ad.close()
-			acct, err := ad.account(address)
-			if err != nil {
-				return err
-			}
-			svc, err := ad.authService()
-			if err != nil {
-				return err
-			}
-			list, err := svc.AppPasswords(a.ctx, acct)
+			defer ac.close()
+			list, err := ac.svc.AppPasswords(a.ctx, ac.acct)
 			if err != nil {
 				return err
 			}
 			if len(list) == 0 {
-				fmt.Fprintf(a.stdout, "%s has no app passwords; add one with: postfach app-password add %s --name phone\n", address, address)
+				fmt.Fprintf(a.stdout, "%s has no app passwords; add one with: postfach app-password add %s --name phone\n", ac.address, ac.address)
 				return nil
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
@@ -128,26 +112,18 @@ func appPasswordRevokeCommand() *command {
 it are closed within seconds, also on a running server.`,
 		minArgs: 2, maxArgs: 2,
 		run: func(a *app, configPath string, args []string) error {
-			ad, address, _, err := a.openForAddress(configPath, args[0], existingData)
+			ac, err := a.openAccount(configPath, args[0])
 			if err != nil {
 				return err
 			}
-			defer ad.close()
-			acct, err := ad.account(address)
-			if err != nil {
-				return err
-			}
-			svc, err := ad.authService()
-			if err != nil {
-				return err
-			}
-			if err := svc.RevokeAppPassword(a.ctx, acct, args[1]); errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("%s has no app password named %q; see: postfach app-password list %s", address, args[1], address)
+			defer ac.close()
+			if err := ac.svc.RevokeAppPassword(a.ctx, ac.acct, args[1]); errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%s has no app password named %q; see: postfach app-password list %s", ac.address, args[1], ac.address)
 			} else if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "revoked app password %q of %s; its sessions are closed within seconds\n", args[1], address)
-			return ad.close()
+			fmt.Fprintf(a.stdout, "revoked app password %q of %s; its sessions are closed within seconds\n", args[1], ac.address)
+			return ac.close()
 		},
 	}
 }

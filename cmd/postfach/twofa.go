@@ -35,25 +35,17 @@ the app; they are stored only as hashes, so keep them now.
 Sessions logged in with the account password are closed.`,
 		minArgs: 1, maxArgs: 1,
 		run: func(a *app, configPath string, args []string) error {
-			ad, address, _, err := a.openForAddress(configPath, args[0], existingData)
+			ac, err := a.openAccount(configPath, args[0])
 			if err != nil {
 				return err
 			}
-			defer ad.close()
-			acct, err := ad.account(address)
-			if err != nil {
-				return err
-			}
-			svc, err := ad.authService()
-			if err != nil {
-				return err
-			}
-			if _, err := svc.TOTPStatus(a.ctx, acct); err == nil {
-				return fmt.Errorf("two-factor login is already on for %s; to set it up again, first: postfach 2fa disable %s", address, address)
+			defer ac.close()
+			if _, err := ac.svc.TOTPStatus(a.ctx, ac.acct); err == nil {
+				return fmt.Errorf("two-factor login is already on for %s; to set it up again, first: postfach 2fa disable %s", ac.address, ac.address)
 			} else if !errors.Is(err, auth.ErrTwoFactorOff) {
 				return err
 			}
-			en, err := svc.BeginTOTP(acct, ad.cfg.Hostname)
+			en, err := ac.svc.BeginTOTP(ac.acct, ac.cfg.Hostname)
 			if err != nil {
 				return err
 			}
@@ -62,16 +54,16 @@ Sessions logged in with the account password are closed.`,
 				return err
 			}
 			fmt.Fprintf(a.stdout, "\nURI:    %s\nSecret: %s\n\n", en.URI, en.Secret)
-			codes, err := a.confirmTOTP(func(code string) ([]string, error) { return svc.ConfirmTOTP(a.ctx, en, code) })
+			codes, err := a.confirmTOTP(func(code string) ([]string, error) { return ac.svc.ConfirmTOTP(a.ctx, en, code) })
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Two-factor login is on for %s.\n\nRecovery codes, each good for one login without the app (shown only now):\n\n", address)
+			fmt.Fprintf(a.stdout, "Two-factor login is on for %s.\n\nRecovery codes, each good for one login without the app (shown only now):\n\n", ac.address)
 			for _, c := range codes {
 				fmt.Fprintf(a.stdout, "    %s\n", c)
 			}
-			fmt.Fprintf(a.stdout, "\nMail clients now need app passwords: postfach app-password add %s --name NAME\n", address)
-			return ad.close()
+			fmt.Fprintf(a.stdout, "\nMail clients now need app passwords: postfach app-password add %s --name NAME\n", ac.address)
+			return ac.close()
 		},
 	}
 }
@@ -153,26 +145,18 @@ func twoFactorDisableCommand() *command {
 		help:    twoFactorHelp + "\n\nThe TOTP secret and the unused recovery codes are deleted; app passwords stay.",
 		minArgs: 1, maxArgs: 1,
 		run: func(a *app, configPath string, args []string) error {
-			ad, address, _, err := a.openForAddress(configPath, args[0], existingData)
+			ac, err := a.openAccount(configPath, args[0])
 			if err != nil {
 				return err
 			}
-			defer ad.close()
-			acct, err := ad.account(address)
-			if err != nil {
-				return err
-			}
-			svc, err := ad.authService()
-			if err != nil {
-				return err
-			}
-			if err := svc.DisableTOTP(a.ctx, acct); errors.Is(err, auth.ErrTwoFactorOff) {
-				return fmt.Errorf("two-factor login is already off for %s", address)
+			defer ac.close()
+			if err := ac.svc.DisableTOTP(a.ctx, ac.acct); errors.Is(err, auth.ErrTwoFactorOff) {
+				return fmt.Errorf("two-factor login is already off for %s", ac.address)
 			} else if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "two-factor login is off for %s; the account password opens IMAP, POP3 and SMTP again\n", address)
-			return ad.close()
+			fmt.Fprintf(a.stdout, "two-factor login is off for %s; the account password opens IMAP, POP3 and SMTP again\n", ac.address)
+			return ac.close()
 		},
 	}
 }

@@ -129,30 +129,22 @@ Sessions of app passwords stay.
 ` + passwordHelp,
 		minArgs: 1, maxArgs: 1,
 		run: func(a *app, configPath string, args []string) error {
-			ad, address, _, err := a.openForAddress(configPath, args[0], existingData)
+			ac, err := a.openAccount(configPath, args[0])
 			if err != nil {
 				return err
 			}
-			defer ad.close()
-			acct, err := ad.account(address)
+			defer ac.close()
+			pw, err := ac.readPassword(ac.address)
 			if err != nil {
 				return err
 			}
-			svc, err := ad.authService()
-			if err != nil {
-				return err
-			}
-			pw, err := ad.readPassword(address)
-			if err != nil {
-				return err
-			}
-			if err := svc.SetPassword(a.ctx, acct, pw); errors.Is(err, store.ErrNotFound) {
-				return errNoAccount(address)
+			if err := ac.svc.SetPassword(a.ctx, ac.acct, pw); errors.Is(err, store.ErrNotFound) {
+				return errNoAccount(ac.address)
 			} else if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "password of %s changed\n", address)
-			return ad.close()
+			fmt.Fprintf(a.stdout, "password of %s changed\n", ac.address)
+			return ac.close()
 		},
 	}
 }
@@ -200,4 +192,35 @@ func (ad *admin) account(address string) (store.Account, error) {
 		return store.Account{}, errNoAccount(address)
 	}
 	return acct, err
+}
+
+// accountAdmin is what a command that changes one account's credentials
+// works with: the open store, the account and the auth layer over them.
+type accountAdmin struct {
+	*admin
+	address string
+	acct    store.Account
+	svc     *auth.Service
+}
+
+// openAccount checks an address argument, opens the store and looks up
+// the account: a mistyped address is reported before any file is
+// touched, a missing account before anything changes. The caller closes
+// the store, as after openForAddress; on error it is closed already.
+func (a *app) openAccount(configPath, arg string) (*accountAdmin, error) {
+	ad, address, _, err := a.openForAddress(configPath, arg, existingData)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := ad.account(address)
+	if err != nil {
+		ad.close()
+		return nil, err
+	}
+	svc, err := ad.authService()
+	if err != nil {
+		ad.close()
+		return nil, err
+	}
+	return &accountAdmin{admin: ad, address: address, acct: acct, svc: svc}, nil
 }
