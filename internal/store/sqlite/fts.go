@@ -47,7 +47,7 @@ import (
 // detail=none: it records which blobs contain a trigram, not where. That
 // makes it a third of the size of a positional index and four times
 // faster to fill; what it does not answer (whether the trigrams are
-// adjacent) instr answers on the candidates. FTS5's bm25() needs
+// adjacent) the text conditions answer on the candidates (fts_func.go). FTS5's bm25() needs
 // positions, so FUZZY relevancy is computed here (fts.GramScore) from the
 // document frequencies the index keeps (blob_fts_vocab).
 //

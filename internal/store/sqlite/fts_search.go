@@ -20,9 +20,9 @@ import (
 //   - a candidate condition, true for every message that can match: its
 //     blob is among those the index finds for the key's trigrams, or is
 //     not in the index with all its text (state < textSteady);
-//   - a text condition on the folded text in blob_text t (instr), which
-//     decides the key exactly where the text is complete (state has
-//     textExact), as package match would.
+//   - a text condition on the folded text in blob_text t (fts_contains,
+//     fts_func.go), which decides the key exactly where the text is
+//     complete (state has textExact), as package match would.
 //
 // Rows without complete text (a message stored before the index and not
 // backfilled yet, or one with more text than fts.MaxText) go to the
@@ -77,40 +77,41 @@ func (f *sqlFilter) substring(needle string, text bool) {
 		f.driven = true
 	}
 	if text {
-		f.tcond("(instr(t.header, ?) > 0 OR instr(t.body, ?) > 0)", folded, folded)
+		f.tcond(containsFunc+"(?, t.header, t.body)", folded)
 	} else {
-		f.tcond("instr(t.body, ?) > 0", folded)
+		f.tcond(containsFunc+"(?, t.body)", folded)
 	}
 }
 
-// fuzzyIn is the SQL test of a folded string's presence in the text a
-// fuzzy key looks at.
-func fuzzyIn(fz store.FuzzyMatch, col string) string {
+// fuzzyTexts lists the texts a fuzzy key looks at, as SQL: columns of
+// blob_text t, or the header column col of blobs b.
+func fuzzyTexts(fz store.FuzzyMatch, col string) []string {
 	switch fz.In {
 	case store.FuzzyBody:
-		return "instr(t.body, ?) > 0"
+		return []string{"t.body"}
 	case store.FuzzyText:
-		return "(instr(t.header, ?) > 0 OR instr(t.body, ?) > 0 OR instr(t.names, ?) > 0)"
+		return []string{"t.header", "t.body", "t.names"}
 	}
-	return "coalesce(instr(b." + col + ", ?), 0) > 0"
+	return []string{"b." + col}
 }
 
-// repeat returns args n times over, for a condition that uses them n
-// times.
-func repeat(arg any, n int) []any {
-	out := make([]any, n)
-	for i := range out {
-		out[i] = arg
-	}
-	return out
+// fuzzyIn is the SQL test of a folded string's presence (its one
+// placeholder) in the texts a fuzzy key looks at.
+func fuzzyIn(fz store.FuzzyMatch, col string) string {
+	return containsFunc + "(?, " + strings.Join(fuzzyTexts(fz, col), ", ") + ")"
 }
 
-// placeholders per fuzzyIn expression.
-func fuzzyArity(fz store.FuzzyMatch) int {
-	if fz.In == store.FuzzyText {
-		return 3
+// fuzzyWordIn is the SQL test of a fuzzy word (match.FuzzyWords) in the
+// texts a fuzzy key looks at, with its arguments.
+func fuzzyWordIn(fz store.FuzzyMatch, col string, w match.FuzzyWord) (string, []any) {
+	texts := fuzzyTexts(fz, col)
+	q := fuzzyFunc + "(?, " + strconv.Itoa(len(texts)) + ", " + strings.Join(texts, ", ") + strings.Repeat(", ?", len(w.Grams)) + ")"
+	args := make([]any, 0, 1+len(w.Grams))
+	args = append(args, w.Need)
+	for _, g := range w.Grams {
+		args = append(args, g)
 	}
-	return 1
+	return q, args
 }
 
 // fuzzy translates a FUZZY key by the rule of match.FuzzyWords.
@@ -123,7 +124,6 @@ func (f *sqlFilter) fuzzy(fz store.FuzzyMatch) {
 		}
 		f.blobs = true
 	}
-	in, arity := fuzzyIn(fz, col), fuzzyArity(fz)
 	add := f.tcond
 	if fz.In == store.FuzzyHeader {
 		add = f.cond // header columns are there for every row
@@ -142,7 +142,7 @@ func (f *sqlFilter) fuzzy(fz store.FuzzyMatch) {
 			f.cond(q, args...)
 			f.driven = true
 		}
-		add(in, repeat(folded, arity)...)
+		add(fuzzyIn(fz, col), folded)
 		return
 	}
 	for _, w := range words {
@@ -157,13 +157,8 @@ func (f *sqlFilter) fuzzy(fz store.FuzzyMatch) {
 			}
 			f.cond("("+strings.Join(sum, " + ")+") >= "+strconv.Itoa(w.Need), args...)
 		}
-		var sum []string
-		var args []any
-		for _, g := range w.Grams {
-			sum = append(sum, "("+in+")")
-			args = append(args, repeat(g, arity)...)
-		}
-		add("("+strings.Join(sum, " + ")+") >= "+strconv.Itoa(w.Need), args...)
+		q, args := fuzzyWordIn(fz, col, w)
+		add(q, args...)
 	}
 }
 
@@ -240,10 +235,10 @@ func (m *mail) SearchRelevancy(ctx context.Context, id store.MailboxID, c *store
 				continue // not kept in a column: it matched, it does not rank
 			}
 		}
-		in, arity := fuzzyIn(fz, col), fuzzyArity(fz)
+		in := fuzzyIn(fz, col)
 		for _, w := range match.FuzzyWords(fz.Value) {
 			for _, g := range w.Grams {
-				grams = append(grams, gram{in, repeat(g, arity), g})
+				grams = append(grams, gram{in, []any{g}, g})
 			}
 		}
 	}
