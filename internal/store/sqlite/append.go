@@ -20,13 +20,7 @@ func (m *mail) Append(ctx context.Context, id store.MailboxID, msgs []store.NewM
 	if err != nil {
 		return store.AppendResult{}, err
 	}
-	type prepared struct {
-		ingested
-		flags    store.Flags
-		keywords []string
-		date     time.Time
-	}
-	list := make([]prepared, 0, len(msgs))
+	list := make([]newRow, 0, len(msgs))
 	var names []string
 	cleanup := func() {
 		for _, n := range names {
@@ -35,81 +29,24 @@ func (m *mail) Append(ctx context.Context, id store.MailboxID, msgs []store.NewM
 	}
 	now := m.s.now()
 	for _, nm := range msgs {
-		kws, err := store.NormalizeKeywords(nm.Keywords)
+		r, err := m.s.prepare(ctx, nm, now)
 		if err != nil {
 			cleanup()
 			return store.AppendResult{}, err
 		}
-		if nm.Body == nil {
-			cleanup()
-			return store.AppendResult{}, errors.New("sqlite: message without body")
-		}
-		in, err := m.s.ingest(ctx, nm.Body)
-		if err != nil {
-			cleanup()
-			return store.AppendResult{}, err
-		}
-		names = append(names, in.blob)
-		date := nm.InternalDate
-		if date.IsZero() {
-			date = now
-		}
-		list = append(list, prepared{ingested: in, flags: nm.Flags & allFlags, keywords: kws, date: date})
+		names = append(names, r.blob)
+		list = append(list, r)
 	}
 	res := store.AppendResult{UIDValidity: mb.UIDValidity}
 	err = m.s.w.do(ctx, names, func(t *wtx) error {
 		res.UIDs = res.UIDs[:0]
-		mb, err := t.mailbox(m.acct, id)
+		mb, err := m.appendCheck(t, id, list)
 		if err != nil {
 			return err
 		}
 		res.UIDValidity = mb.UIDValidity
-		if len(list) == 0 {
-			return nil
-		}
-		var total int64
-		for _, p := range list {
-			total += p.size
-		}
-		if err := t.checkQuota(m.acct, total, len(list)); err != nil {
-			return err
-		}
-		if uint64(mb.UIDNext)+uint64(len(list)) > 1<<32-1 {
-			return fmt.Errorf("%w: UID space of mailbox exhausted", store.ErrNotAllowed)
-		}
-		canon, err := t.keywordSpelling(id)
-		if err != nil {
-			return err
-		}
-		modseq := mb.HighestModSeq + 1
-		uid := mb.UIDNext
-		var c counters
-		saveDate := m.s.now().Unix()
-		for _, p := range list {
-			blobID, err := t.insertBlob(&p.ingested)
-			if err != nil {
-				return err
-			}
-			kws, err := canon.apply(t, p.keywords)
-			if err != nil {
-				return err
-			}
-			_, off := p.date.Zone()
-			_, err = t.exec(`INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				id, uid, modseq, p.flags, strings.Join(kws, " "), p.date.Unix(), off, saveDate, p.size, blobID)
-			if err != nil {
-				return err
-			}
-			c.add(p.flags, p.size, 1)
-			res.UIDs = append(res.UIDs, uid)
-			uid++
-		}
-		if _, err := t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + ?, unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
-			uid, modseq, c.messages, c.unseen, c.deleted, c.size, id); err != nil {
-			return err
-		}
-		t.publish(m.event(id, modseq))
-		return nil
+		res.UIDs, err = m.appendWrite(t, mb, list)
+		return err
 	})
 	if err != nil {
 		if !errors.Is(err, errUncertain) {
@@ -119,6 +56,111 @@ func (m *mail) Append(ctx context.Context, id store.MailboxID, msgs []store.NewM
 	}
 	m.s.index.kick()
 	return res, nil
+}
+
+// newRow is a message to append: its blob, stored and parsed, and the
+// rest of its messages row.
+type newRow struct {
+	ingested
+	flags    store.Flags
+	keywords []string
+	date     time.Time
+	// blobID is its blobs row once appendWrite inserted it, for more rows
+	// that share the blob (shared.go); 0 before.
+	blobID int64
+}
+
+// prepare checks nm and streams its body into a new blob.
+func (s *Store) prepare(ctx context.Context, nm store.NewMessage, now time.Time) (newRow, error) {
+	kws, err := store.NormalizeKeywords(nm.Keywords)
+	if err != nil {
+		return newRow{}, err
+	}
+	if nm.Body == nil {
+		return newRow{}, errors.New("sqlite: message without body")
+	}
+	in, err := s.ingest(ctx, nm.Body)
+	if err != nil {
+		return newRow{}, err
+	}
+	date := nm.InternalDate
+	if date.IsZero() {
+		date = now
+	}
+	return newRow{ingested: in, flags: nm.Flags & allFlags, keywords: kws, date: date}, nil
+}
+
+// appendCheck reads mailbox id of the account for an append of list and
+// checks that it takes them: the account's quota, the UID space. It
+// writes nothing.
+func (m *mail) appendCheck(t *wtx, id store.MailboxID, list []newRow) (mailboxRow, error) {
+	mb, err := t.mailbox(m.acct, id)
+	if err != nil || len(list) == 0 {
+		return mb, err
+	}
+	var total int64
+	for i := range list {
+		total += list[i].size
+	}
+	if err := t.checkQuota(m.acct, total, len(list)); err != nil {
+		return mb, err
+	}
+	if uint64(mb.UIDNext)+uint64(len(list)) > 1<<32-1 {
+		return mb, fmt.Errorf("%w: UID space of mailbox exhausted", store.ErrNotAllowed)
+	}
+	return mb, nil
+}
+
+// appendWrite inserts the rows of list into mb, which appendCheck read
+// in this transaction: a blobs row for each that has none yet, a messages
+// row, the mailbox's counters; and publishes the change.
+func (m *mail) appendWrite(t *wtx, mb mailboxRow, list []newRow) ([]store.UID, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	var canon *keywordSet // read when a message has keywords
+	modseq := mb.HighestModSeq + 1
+	uid := mb.UIDNext
+	uids := make([]store.UID, 0, len(list))
+	var c counters
+	saveDate := m.s.now().Unix()
+	for i := range list {
+		p := &list[i]
+		if p.blobID == 0 {
+			id, err := t.insertBlob(&p.ingested)
+			if err != nil {
+				return nil, err
+			}
+			p.blobID = id
+		}
+		var kws []string
+		if len(p.keywords) > 0 {
+			var err error
+			if canon == nil {
+				if canon, err = t.keywordSpelling(mb.ID); err != nil {
+					return nil, err
+				}
+			}
+			if kws, err = canon.apply(t, p.keywords); err != nil {
+				return nil, err
+			}
+		}
+		_, off := p.date.Zone()
+		_, err := t.exec(`INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			mb.ID, uid, modseq, p.flags, strings.Join(kws, " "), p.date.Unix(), off, saveDate, p.size, p.blobID)
+		if err != nil {
+			return nil, err
+		}
+		c.add(p.flags, p.size, 1)
+		uids = append(uids, uid)
+		uid++
+	}
+	if _, err := t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + ?, unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
+		uid, modseq, c.messages, c.unseen, c.deleted, c.size, mb.ID); err != nil {
+		return nil, err
+	}
+	t.publish(m.event(mb.ID, modseq))
+	return uids, nil
 }
 
 const allFlags = store.FlagSeen | store.FlagAnswered | store.FlagFlagged | store.FlagDeleted | store.FlagDraft
