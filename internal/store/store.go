@@ -245,6 +245,33 @@ type ThreadInfo struct {
 	Date        time.Time // sent date, else internal date (UTC)
 }
 
+// ThreadKeys is what THREAD needs of every message of a mailbox (RFC
+// 5256), in columns indexed alike, ascending by UID. Message IDs and base
+// subjects are numbered, equal strings alike (as ThreadInfo compares
+// them), 0 meaning none; the numbers are dense. A ThreadKeys may be shared
+// by its callers: it is read-only.
+type ThreadKeys struct {
+	UIDs     []UID
+	Dates    []int64  // sent date, else internal date, in Unix seconds
+	IDs      []uint32 // Message-ID
+	Subjects []uint32 // base subject
+	Reply    []bool   // the subject had "Re:", "Fwd:" and the like
+	// Refs holds the references of every message (References, or the
+	// In-Reply-To ID; oldest first), one after the other; RefEnds[i] is
+	// where message i's end. See References.
+	Refs    []uint32
+	RefEnds []uint32
+}
+
+// References returns the references of message i.
+func (k *ThreadKeys) References(i int) []uint32 {
+	start := uint32(0)
+	if i > 0 {
+		start = k.RefEnds[i-1]
+	}
+	return k.Refs[start:k.RefEnds[i]:k.RefEnds[i]]
+}
+
 // MetadataEntry is one annotation (RFC 5464). Name is lower case and
 // starts with "/private/" or "/shared/".
 type MetadataEntry struct {
@@ -372,6 +399,9 @@ type Mail interface {
 	// ThreadInfo returns what threading needs of every message,
 	// ascending by UID (RFC 5256 THREAD).
 	ThreadInfo(ctx context.Context, mbox MailboxID) ([]ThreadInfo, error)
+	// ThreadKeys returns the same as ThreadInfo, numbered for threading
+	// a whole mailbox fast.
+	ThreadKeys(ctx context.Context, mbox MailboxID) (*ThreadKeys, error)
 
 	// POP3 (RFC 1939) sees INBOX as a maildrop; see POP3Maildrop.
 	//

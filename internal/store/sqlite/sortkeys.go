@@ -2,10 +2,9 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -216,56 +215,57 @@ func (t *wtx) setSortColumns(blobID int64, c sortColumns) error {
 	return err
 }
 
-// sortExprs are the SQL expressions of the SORT keys. DATE falls back to
-// the internal date when the message has no valid Date field (RFC 5256
-// section 2.2); both are seconds since the epoch, so UTC comparisons.
-var sortExprs = map[store.SortField]string{
-	store.SortArrival:     "m.internal_date",
-	store.SortCc:          "b.sort_cc",
-	store.SortDate:        "coalesce(b.sent_date, m.internal_date)",
-	store.SortFrom:        "b.sort_from",
-	store.SortSize:        "m.size",
-	store.SortSubject:     "b.sort_subject",
-	store.SortTo:          "b.sort_to",
-	store.SortDisplayFrom: "b.display_from",
-	store.SortDisplayTo:   "b.display_to",
+// errSortKey refuses a sort key the store does not know.
+func errSortKey(f store.SortField) error {
+	return fmt.Errorf("%w: sort key %d", store.ErrNotAllowed, f)
 }
 
-// Sort implements store.Mail. SQLite sorts; the UIDs come back joined
-// into one string (see readUIDs), in order. Equal keys keep UID order,
-// which is sequence order (RFC 5256 section 3).
+// Sort implements store.Mail, from the sort cache (sortcache.go). Equal
+// keys keep UID order, which is sequence order (RFC 5256 section 3).
 func (m *mail) Sort(ctx context.Context, id store.MailboxID, keys []store.SortKey) ([]store.UID, error) {
-	var order strings.Builder
 	for _, k := range keys {
-		expr, ok := sortExprs[k.Field]
-		if !ok {
-			return nil, fmt.Errorf("%w: sort key %d", store.ErrNotAllowed, k.Field)
+		if _, ok := column(k.Field); !ok {
+			return nil, errSortKey(k.Field)
 		}
-		order.WriteString(expr)
-		if k.Reverse {
-			order.WriteString(" DESC")
-		}
-		order.WriteString(", ")
 	}
-	order.WriteString("m.uid")
 	var uids []store.UID
 	err := m.s.readTx(ctx, func(tx reader) error {
 		mb, err := m.mailboxByID(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		var joined sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT group_concat(uid, ',') FROM (SELECT m.uid AS uid FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ? ORDER BY `+order.String()+`)`, id).Scan(&joined); err != nil {
+		e, err := m.s.sorts.entry(ctx, tx, mb, needsText(keys))
+		if err != nil {
 			return err
 		}
-		uids, err = parseUIDs(joined.String, mb.messages)
+		uids, err = e.order(ctx, tx, keys)
 		return err
 	})
-	return uids, err
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(uids), nil
 }
 
-// ThreadInfo implements store.Mail. The rows come joined into one string
-// (fields split by \x1f, rows by \x1e) for the same reason as in Sort.
+// ThreadKeys implements store.Mail, from the sort cache.
+func (m *mail) ThreadKeys(ctx context.Context, id store.MailboxID) (*store.ThreadKeys, error) {
+	var keys *store.ThreadKeys
+	err := m.s.readTx(ctx, func(tx reader) error {
+		mb, err := m.mailboxByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		e, err := m.s.sorts.entry(ctx, tx, mb, true)
+		if err != nil {
+			return err
+		}
+		keys, err = e.threadKeys(ctx, tx)
+		return err
+	})
+	return keys, err
+}
+
+// ThreadInfo implements store.Mail, from the sort cache.
 func (m *mail) ThreadInfo(ctx context.Context, id store.MailboxID) ([]store.ThreadInfo, error) {
 	var out []store.ThreadInfo
 	err := m.s.readTx(ctx, func(tx reader) error {
@@ -273,52 +273,26 @@ func (m *mail) ThreadInfo(ctx context.Context, id store.MailboxID) ([]store.Thre
 		if err != nil {
 			return err
 		}
-		var joined sql.NullString
-		err = tx.QueryRowContext(ctx, `SELECT group_concat(r, char(30)) FROM (
-			SELECT m.uid || char(31) || coalesce(b.sent_date, m.internal_date) || char(31) || b.thread_reply || char(31) ||
-				b.thread_id || char(31) || b.thread_refs || char(31) || coalesce(b.sort_subject, '') AS r
-			FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ? ORDER BY m.uid)`, id).Scan(&joined)
+		e, err := m.s.sorts.entry(ctx, tx, mb, true)
 		if err != nil {
 			return err
 		}
-		out = make([]store.ThreadInfo, 0, mb.messages)
-		for _, r := range strings.Split(joined.String, "\x1e") {
-			if r == "" {
-				continue
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if err := e.loadText(ctx, tx); err != nil {
+			return err
+		}
+		t := &e.t
+		subjects := t.text[int(colSubject)-numNumCols]
+		out = make([]store.ThreadInfo, t.len())
+		for i := range out {
+			out[i] = store.ThreadInfo{UID: t.uids[i], MessageID: t.thread.id[i], BaseSubject: subjects[i],
+				Reply: t.thread.reply[i], Date: time.Unix(t.num[colDate][i], 0).UTC()}
+			if refs := t.thread.refs[i]; refs != "" {
+				out[i].References = strings.Split(refs, " ")
 			}
-			f := strings.SplitN(r, "\x1f", 6)
-			if len(f) != 6 {
-				return fmt.Errorf("sqlite: bad thread row %q", r)
-			}
-			uid, err1 := strconv.ParseUint(f[0], 10, 32)
-			date, err2 := strconv.ParseInt(f[1], 10, 64)
-			if err1 != nil || err2 != nil {
-				return fmt.Errorf("sqlite: bad thread row %q", r)
-			}
-			ti := store.ThreadInfo{UID: store.UID(uid), Date: time.Unix(date, 0).UTC(), Reply: f[2] == "1", MessageID: f[3], BaseSubject: f[5]}
-			if f[4] != "" {
-				ti.References = strings.Split(f[4], " ")
-			}
-			out = append(out, ti)
 		}
 		return nil
 	})
 	return out, err
-}
-
-// parseUIDs parses a joined UID list in any order (parseUIDList wants
-// them ascending).
-func parseUIDs(s string, hint uint32) ([]store.UID, error) {
-	if s == "" {
-		return nil, nil
-	}
-	out := make([]store.UID, 0, hint)
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.ParseUint(f, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: bad UID list")
-		}
-		out = append(out, store.UID(n))
-	}
-	return out, nil
 }

@@ -97,6 +97,7 @@ type Store struct {
 	cp     *checkpointer
 	recent *recentClaims
 	uids   *uidCache
+	sorts  sortCache // SORT and THREAD keys (sortcache.go)
 	bufs   sync.Pool // *ingestBufs
 	index  *indexer  // full-text indexer (fts_indexer.go)
 }
