@@ -21,17 +21,43 @@ var sortFields = map[string]store.SortField{
 	"TO": store.SortTo, "DISPLAYFROM": store.SortDisplayFrom, "DISPLAYTO": store.SortDisplayTo,
 }
 
-// matching runs the search criteria of SORT and THREAD and returns the
-// matching messages the session knows, as a set.
-func (c *session) matching(ctx context.Context, charset string, keys []wire.SearchKey) (map[store.UID]bool, error) {
+// sortScope is the set of messages a SORT or THREAD covers: those the
+// session knows (RFC 5256 sorts and threads by sequence number, so only
+// those can be reported) that match the search criteria.
+type sortScope struct {
+	sel *selected
+	// match is indexed by position in sel.uids; nil means every message.
+	match []bool
+	// dense maps uid-base to position+1 when the session's UIDs are
+	// dense enough for a table; nil means binary search.
+	dense []int32
+	base  store.UID
+}
+
+// scope runs the search criteria of SORT and THREAD. Criteria that are
+// only ALL need no search: every message the session knows matches.
+func (c *session) scope(ctx context.Context, charset string, keys []wire.SearchKey) (*sortScope, error) {
 	switch charset {
 	case "UTF-8", "US-ASCII":
 	default:
 		// RFC 5256 section 3: UTF-8 and US-ASCII MUST be supported.
 		return nil, errNo("BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset")
 	}
-	var crit store.SearchCriteria
+	s := &sortScope{sel: c.sel}
+	if uids := c.sel.uids; len(uids) > 0 {
+		if span := uint64(uids[len(uids)-1] - uids[0]); span < 4*uint64(len(uids))+1024 {
+			s.base = uids[0]
+			s.dense = make([]int32, span+1)
+			for i, u := range uids {
+				s.dense[u-s.base] = int32(i + 1)
+			}
+		}
+	}
 	c.searchModSeq = false
+	if !slices.ContainsFunc(keys, func(k wire.SearchKey) bool { return k.Name != "ALL" }) {
+		return s, nil
+	}
+	var crit store.SearchCriteria
 	c.searchCtx = ctx
 	if err := c.searchKeys(&crit, keys); err != nil {
 		return nil, err
@@ -40,13 +66,48 @@ func (c *session) matching(ctx context.Context, charset string, keys []wire.Sear
 	if err != nil {
 		return nil, err
 	}
-	set := make(map[store.UID]bool, len(found))
+	s.match = make([]bool, len(c.sel.uids))
 	for _, u := range found {
-		if c.sel.index(u) >= 0 {
-			set[u] = true
+		if i := s.known(u); i >= 0 {
+			s.match[i] = true
 		}
 	}
-	return set, nil
+	return s, nil
+}
+
+// known returns the position of uid in the session's sequence, or -1.
+func (s *sortScope) known(u store.UID) int {
+	if s.dense != nil {
+		if u < s.base || uint64(u-s.base) >= uint64(len(s.dense)) {
+			return -1
+		}
+		return int(s.dense[u-s.base]) - 1
+	}
+	return s.sel.index(u)
+}
+
+// pos returns the position of uid in the session's sequence if the
+// message is in scope, else -1.
+func (s *sortScope) pos(u store.UID) int {
+	i := s.known(u)
+	if i >= 0 && s.match != nil && !s.match[i] {
+		return -1
+	}
+	return i
+}
+
+// uids returns the UIDs in scope, ascending.
+func (s *sortScope) uids() []store.UID {
+	if s.match == nil {
+		return slices.Clone(s.sel.uids)
+	}
+	var out []store.UID
+	for i, ok := range s.match {
+		if ok {
+			out = append(out, s.sel.uids[i])
+		}
+	}
+	return out
 }
 
 // cmdSort runs SORT and UID SORT.
@@ -56,59 +117,57 @@ func (c *session) cmdSort(ctx context.Context, cmd *wire.Command) error {
 	for i, k := range args.Keys {
 		keys[i] = store.SortKey{Field: sortFields[k.Key], Reverse: k.Reverse}
 	}
-	var match map[store.UID]bool
-	var sorted []store.UID
-	var scores map[store.UID]uint8 // RFC 6203 relevancy (fuzzy.go)
-	var err error
-	if withRelevancy(args) {
-		if sorted, scores, err = c.sortRelevancy(ctx, args); err != nil {
-			return err
-		}
-		match = make(map[store.UID]bool, len(sorted))
-		for _, u := range sorted {
-			match[u] = true
-		}
-	} else {
-		if match, err = c.matching(ctx, args.Charset, args.Criteria); err != nil {
-			return err
-		}
-		if sorted, err = c.mail.Sort(ctx, c.sel.mbox.ID, keys); err != nil {
-			return err
-		}
-	}
-	out := make([]uint64, 0, len(match))
+	var out []uint64
 	var rel []uint8
-	for _, u := range sorted {
-		if match[u] {
-			if scores != nil {
+	var matched func() []store.UID // ascending, for MODSEQ
+	if withRelevancy(args) {
+		sorted, scores, err := c.sortRelevancy(ctx, args) // RFC 6203 relevancy (fuzzy.go)
+		if err != nil {
+			return err
+		}
+		var uids []store.UID
+		for _, u := range sorted {
+			if i := c.sel.index(u); i >= 0 {
 				rel = append(rel, scores[u])
+				out = append(out, c.num(cmd.UID, u, i))
+				uids = append(uids, u)
 			}
-			if cmd.UID {
-				out = append(out, uint64(u))
-			} else {
-				out = append(out, uint64(c.sel.index(u)+1))
+		}
+		matched = func() []store.UID { slices.Sort(uids); return uids }
+	} else {
+		scope, err := c.scope(ctx, args.Charset, args.Criteria)
+		if err != nil {
+			return err
+		}
+		matched = scope.uids
+		sorted, err := c.mail.Sort(ctx, c.sel.mbox.ID, keys)
+		if err != nil {
+			return err
+		}
+		out = make([]uint64, 0, len(sorted))
+		for _, u := range sorted {
+			if i := scope.pos(u); i >= 0 {
+				out = append(out, c.num(cmd.UID, u, i))
 			}
 		}
 	}
 	// RFC 7162 sections 3.1.9 and 3.1.10: with a MODSEQ criterion, the
 	// highest MODSEQ of the messages returned.
 	var highest store.ModSeq
-	if c.searchModSeq && len(match) > 0 {
-		uids := make([]store.UID, 0, len(match))
-		for u := range match {
-			uids = append(uids, u)
-		}
-		slices.Sort(uids)
-		if highest, err = c.highestModSeq(ctx, uids); err != nil {
+	if c.searchModSeq && len(out) > 0 {
+		var err error
+		if highest, err = c.highestModSeq(ctx, matched()); err != nil {
 			return err
 		}
 	}
 	if !args.HasReturn {
-		c.w.Raw("* SORT")
+		b := make([]byte, 0, 16+len(out)*8)
+		b = append(b, "* SORT"...)
 		for _, n := range out {
-			c.w.SP()
-			c.w.Number(n)
+			b = append(b, ' ')
+			b = strconv.AppendUint(b, n, 10)
 		}
+		c.w.Raw(string(b))
 		if highest != 0 {
 			c.w.Raw(" (MODSEQ ")
 			c.w.Number(uint64(highest))
@@ -178,42 +237,48 @@ func orderedSet(nums []uint64) string {
 	return b.String()
 }
 
+// num is what a response shows for the message uid at position i of the
+// session's sequence: its UID or its sequence number.
+func (c *session) num(uid bool, u store.UID, i int) uint64 {
+	if uid {
+		return uint64(u)
+	}
+	return uint64(i + 1)
+}
+
 // cmdThread runs THREAD and UID THREAD.
 func (c *session) cmdThread(ctx context.Context, cmd *wire.Command) error {
 	args := cmd.Args.(*wire.ThreadArgs)
-	match, err := c.matching(ctx, args.Charset, args.Criteria)
+	scope, err := c.scope(ctx, args.Charset, args.Criteria)
 	if err != nil {
 		return err
 	}
-	infos, err := c.mail.ThreadInfo(ctx, c.sel.mbox.ID)
+	keys, err := c.mail.ThreadKeys(ctx, c.sel.mbox.ID)
 	if err != nil {
 		return err
 	}
-	msgs := make([]thread.Message, 0, len(match))
-	for _, ti := range infos {
-		if !match[ti.UID] {
+	msgs := make([]thread.Message, 0, len(keys.UIDs))
+	for i, u := range keys.UIDs {
+		p := scope.pos(u)
+		if p < 0 {
 			continue
 		}
-		num := uint32(ti.UID)
-		if !cmd.UID {
-			num = uint32(c.sel.index(ti.UID) + 1)
-		}
-		msgs = append(msgs, thread.Message{Num: num, MessageID: ti.MessageID, References: ti.References,
-			BaseSubject: ti.BaseSubject, Reply: ti.Reply, Date: ti.Date})
+		msgs = append(msgs, thread.Message{Num: uint32(c.num(cmd.UID, u, p)), Date: keys.Dates[i],
+			ID: keys.IDs[i], Refs: keys.References(i), Subject: keys.Subjects[i], Reply: keys.Reply[i]})
 	}
-	var roots []*thread.Node
+	var threads *thread.Forest
 	if args.Algorithm == "REFERENCES" {
-		roots = thread.References(msgs)
+		threads = thread.References(msgs)
 	} else {
-		roots = thread.OrderedSubject(msgs)
+		threads = thread.OrderedSubject(msgs)
 	}
-	var b strings.Builder
-	b.WriteString("* THREAD")
-	if len(roots) > 0 {
-		b.WriteByte(' ')
-		thread.Format(&b, roots)
+	b := make([]byte, 0, 16+len(msgs)*10)
+	b = append(b, "* THREAD"...)
+	if threads.Threads() > 0 {
+		b = append(b, ' ')
+		b = threads.Append(b)
 	}
-	c.w.Raw(b.String())
+	c.w.Raw(string(b))
 	c.w.CRLF()
 	return nil
 }

@@ -87,3 +87,72 @@ func TestThread(t *testing.T) {
 		}
 	}
 }
+
+// TestSortThreadOtherSessions: SORT and THREAD answers are served from
+// keys the store keeps in memory; they must follow APPEND, EXPUNGE, MOVE
+// and COPY made by another session, in UIDs and in sequence numbers.
+func TestSortThreadOtherSessions(t *testing.T) {
+	env := imaptest.Start(t, imaptest.Options{})
+	c := imaptest.Login(t, env, "alice@example.org")
+	for _, m := range sortMessages {
+		c.Append("INBOX", "", m)
+	}
+	c.MustOK("CREATE Other")
+	c.MustOK("SELECT INBOX")
+	other := imaptest.Login(t, env, "alice@example.org")
+	other.MustOK("SELECT INBOX")
+	check := func(step string, want map[string]string) {
+		t.Helper()
+		c.MustOK("NOOP") // learn of the other session's changes
+		for cmd, w := range want {
+			for range 2 { // cold, then from memory
+				kw := "SORT"
+				if strings.Contains(cmd, "THREAD") {
+					kw = "THREAD"
+				}
+				if got := c.MustOK(cmd).Find(kw); got != w {
+					t.Errorf("%s: %s: got %q, want %q", step, cmd, got, w)
+				}
+			}
+		}
+	}
+	check("start", map[string]string{
+		"UID SORT (SUBJECT) UTF-8 ALL":            "SORT 3 4 1 2 5 6",
+		"UID THREAD REFERENCES UTF-8 ALL":         "THREAD (2 1 5)(3 4)(6)",
+		"UID THREAD ORDEREDSUBJECT UTF-8 ALL":     "THREAD (5 (2)(1))(3 4)(6)",
+		"SORT (REVERSE DATE SUBJECT) UTF-8 ALL":   "SORT 6 4 3 1 2 5",
+		"UID SORT (DISPLAYFROM SIZE) UTF-8 ALL":   "SORT 2 4 6 3 1 5",
+		"UID SORT (REVERSE SUBJECT) UTF-8 SEEN":   "SORT",
+		"UID SORT (REVERSE SUBJECT) UTF-8 UNSEEN": "SORT 6 1 2 5 3 4",
+	})
+	// A message with the smallest subject and the earliest date, in
+	// reply to 3.
+	other.Append("INBOX", "", "Subject: Re: [list] Budget\r\nDate: Sat, 31 Jan 2026 10:00:00 +0000\r\nMessage-ID: <g@x>\r\nIn-Reply-To: <c@x>\r\n\r\nx\r\n")
+	check("after APPEND", map[string]string{
+		"UID SORT (SUBJECT) UTF-8 ALL":    "SORT 3 4 7 1 2 5 6",
+		"UID SORT (DATE) UTF-8 ALL":       "SORT 7 5 2 1 3 4 6",
+		"UID THREAD REFERENCES UTF-8 ALL": "THREAD (2 1 5)(3 (7)(4))(6)",
+		"SORT (DATE) UTF-8 ALL":           "SORT 7 5 2 1 3 4 6",
+	})
+	other.MustOK("UID STORE 2 +FLAGS (\\Deleted \\Seen)")
+	other.MustOK("EXPUNGE")
+	// UIDs 1 3 4 5 6 7 are now sequence numbers 1 2 3 4 5 6.
+	check("after EXPUNGE", map[string]string{
+		"UID SORT (SUBJECT) UTF-8 ALL":    "SORT 3 4 7 1 5 6",
+		"SORT (SUBJECT) UTF-8 ALL":        "SORT 2 3 6 1 4 5",
+		"UID THREAD REFERENCES UTF-8 ALL": "THREAD (1 5)(3 (7)(4))(6)",
+		"THREAD REFERENCES UTF-8 ALL":     "THREAD (1 4)(2 (6)(3))(5)",
+	})
+	other.MustOK("UID MOVE 3 Other")
+	check("after MOVE out", map[string]string{
+		"UID SORT (SUBJECT) UTF-8 ALL":    "SORT 4 7 1 5 6",
+		"UID THREAD REFERENCES UTF-8 ALL": "THREAD ((7)(4))(1 5)(6)",
+		"SORT (ARRIVAL) UTF-8 ALL":        "SORT 1 2 3 4 5",
+	})
+	other.MustOK("SELECT Other")
+	other.MustOK("UID COPY 1 INBOX")
+	check("after COPY in", map[string]string{
+		"UID SORT (SUBJECT) UTF-8 ALL":    "SORT 4 7 8 1 5 6",
+		"UID THREAD REFERENCES UTF-8 ALL": "THREAD (1 5)(8 (7)(4))(6)",
+	})
+}
