@@ -65,7 +65,7 @@ type sortEntry struct {
 
 	mu sync.Mutex
 	t  keyTable
-	d  derived
+	d  sortDerived
 }
 
 // keyTable holds the keys in columns, one value per message, ascending by
@@ -102,8 +102,8 @@ const (
 	numTextCols = int(numCols - colSubject)
 )
 
-// column maps a SORT key to its column.
-func column(f store.SortField) (sortCol, bool) {
+// sortColOf maps a SORT key to its column.
+func sortColOf(f store.SortField) (sortCol, bool) {
 	switch f {
 	case store.SortArrival:
 		return colArrival, true
@@ -127,27 +127,27 @@ func column(f store.SortField) (sortCol, bool) {
 	return 0, false
 }
 
-// numExprs are the SQL expressions of the numeric columns. DATE falls
+// sortNumExprs are the SQL expressions of the numeric columns. DATE falls
 // back to the internal date when the message has no valid Date field
 // (RFC 5256 section 2.2); both are seconds since the epoch, so UTC.
-var numExprs = [numNumCols]string{"m.internal_date", "coalesce(b.sent_date, m.internal_date)", "m.size"}
+var sortNumExprs = [numNumCols]string{"m.internal_date", "coalesce(b.sent_date, m.internal_date)", "m.size"}
 
-// textExprs are those of the text columns, upper-cased in ASCII at
+// sortTextExprs are those of the text columns, upper-cased in ASCII at
 // delivery (i;ascii-casemap, sortkeys.go).
-var textExprs = [numTextCols]string{"coalesce(b.sort_subject, '')", "b.sort_from", "b.sort_to", "b.sort_cc", "b.display_from", "b.display_to"}
+var sortTextExprs = [numTextCols]string{"coalesce(b.sort_subject, '')", "b.sort_from", "b.sort_to", "b.sort_cc", "b.display_from", "b.display_to"}
 
-// threadExprs are those of threadCols.
-var threadExprs = []string{"b.thread_id", "b.thread_refs", "b.thread_reply"}
+// sortThreadExprs are those of threadCols.
+var sortThreadExprs = []string{"b.thread_id", "b.thread_refs", "b.thread_reply"}
 
 // sortTextRow is the text columns and threadCols of a message as one value,
-// separated by sep.
-var sortTextRow = strings.Join(textExprs[:], " || char(31) || ") + " || char(31) || " + strings.Join(threadExprs, " || char(31) || ")
+// separated by sortKeySep.
+var sortTextRow = strings.Join(sortTextExprs[:], " || char(31) || ") + " || char(31) || " + strings.Join(sortThreadExprs, " || char(31) || ")
 
-// sep separates the values of a text column that SQLite joins into one
-// string. A value may contain it (a subject is any decoded text): the
-// count of separators then does not match, and the column is read row by
-// row instead.
-const sep = "\x1f"
+// sortKeySep separates the text values SQLite joins into one string. A
+// value may contain it (a subject is any decoded text): the count of
+// separators then does not match, and the values are read row by row
+// instead.
+const sortKeySep = "\x1f"
 
 func (t *keyTable) len() int { return len(t.uids) }
 
@@ -305,7 +305,7 @@ func loadSortEntry(ctx context.Context, tx reader, mb mailboxRow, withText bool)
 		dest = append(dest, &text)
 	}
 	err := tx.QueryRowContext(ctx, `SELECT count(*), group_concat(uid || ',' || ad || ',' || sd || ',' || sz, ',')`+textCol+` FROM (
-		SELECT m.uid AS uid, `+numExprs[colArrival]+` AS ad, `+numExprs[colDate]+` AS sd, `+numExprs[colSize]+` AS sz`+textExpr+`
+		SELECT m.uid AS uid, `+sortNumExprs[colArrival]+` AS ad, `+sortNumExprs[colDate]+` AS sd, `+sortNumExprs[colSize]+` AS sz`+textExpr+`
 		FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ? ORDER BY m.uid)`, mb.ID).Scan(dest...)
 	if err != nil {
 		return nil, err
@@ -321,7 +321,7 @@ func loadSortEntry(ctx context.Context, tx reader, mb mailboxRow, withText bool)
 		var v [1 + numNumCols]int64
 		for i := range v {
 			var ok bool
-			if v[i], s, ok = nextInt(s); !ok {
+			if v[i], s, ok = nextSortInt(s); !ok {
 				return nil, fmt.Errorf("sqlite: bad sort key list")
 			}
 		}
@@ -346,9 +346,9 @@ func loadSortEntry(ctx context.Context, tx reader, mb mailboxRow, withText bool)
 	return e, nil
 }
 
-// nextInt parses the decimal integer at the start of s, up to a comma or
+// nextSortInt parses the decimal integer at the start of s, up to a comma or
 // the end, and returns the rest after the comma.
-func nextInt(s string) (int64, string, bool) {
+func nextSortInt(s string) (int64, string, bool) {
 	neg := false
 	i := 0
 	if i < len(s) && s[i] == '-' {
@@ -391,7 +391,7 @@ func (e *sortEntry) loadText(ctx context.Context, tx reader) error {
 	if err != nil {
 		return err
 	}
-	if count != e.t.len() || !sameUIDs(uids.String, e.t.uids) {
+	if count != e.t.len() || !sameUIDList(uids.String, e.t.uids) {
 		return fmt.Errorf("sqlite: mailbox %d changed under a read transaction", e.id)
 	}
 	if err := e.setText(ctx, tx, joined.String); err != nil {
@@ -402,22 +402,22 @@ func (e *sortEntry) loadText(ctx context.Context, tx reader) error {
 }
 
 // setText fills e's text columns from joined, the values of sortTextRow of
-// every message joined by sep. When a value holds sep, they are read
+// every message joined by sortKeySep. When a value holds sortKeySep, they are read
 // again row by row.
 func (e *sortEntry) setText(ctx context.Context, tx reader, joined string) error {
 	t := &e.t
 	n := t.len()
-	per := len(textExprs) + len(threadExprs)
+	per := len(sortTextExprs) + len(sortThreadExprs)
 	var next func() string
-	if n == 0 || strings.Count(joined, sep) == n*per-1 {
+	if n == 0 || strings.Count(joined, sortKeySep) == n*per-1 {
 		next = func() string {
-			v, rest, _ := strings.Cut(joined, sep)
+			v, rest, _ := strings.Cut(joined, sortKeySep)
 			joined = rest
 			return v
 		}
 	} else {
 		vals := make([]string, 0, n*per)
-		exprs := append(textExprs[:len(textExprs):len(textExprs)], threadExprs...)
+		exprs := append(sortTextExprs[:len(sortTextExprs):len(sortTextExprs)], sortThreadExprs...)
 		err := scanKeyRows(ctx, tx, e.id, 0, exprs, func(uid store.UID, row []string) error {
 			if len(vals) == n*per || t.uids[len(vals)/per] != uid {
 				return fmt.Errorf("sqlite: mailbox %d changed under a read transaction", e.id)
@@ -451,11 +451,11 @@ func (e *sortEntry) setText(ctx context.Context, tx reader, joined string) error
 	return nil
 }
 
-// sameUIDs reports whether joined lists exactly uids, comma-separated.
-func sameUIDs(joined string, uids []store.UID) bool {
+// sameUIDList reports whether joined lists exactly uids, comma-separated.
+func sameUIDList(joined string, uids []store.UID) bool {
 	s := joined
 	for _, u := range uids {
-		v, rest, ok := nextInt(s)
+		v, rest, ok := nextSortInt(s)
 		if !ok || v != int64(u) {
 			return false
 		}
@@ -523,10 +523,10 @@ func catchUpSort(ctx context.Context, tx reader, mb mailboxRow, old *sortEntry) 
 		top = ot.uids[n-1]
 	}
 	// The columns to read for new messages: what old has read.
-	exprs := slices.Clone(numExprs[:])
+	exprs := slices.Clone(sortNumExprs[:])
 	withText := ot.hasText()
 	if withText {
-		exprs = append(append(exprs, textExprs[:]...), threadExprs...)
+		exprs = append(append(exprs, sortTextExprs[:]...), sortThreadExprs...)
 	}
 	var fresh keyTable
 	var texts []string
@@ -550,13 +550,13 @@ func catchUpSort(ctx context.Context, tx reader, mb mailboxRow, old *sortEntry) 
 			fresh.text[i] = make([]string, fresh.len())
 		}
 		fresh.thread = &threadCols{id: make([]string, fresh.len()), refs: make([]string, fresh.len()), reply: make([]bool, fresh.len())}
-		per := len(textExprs) + len(threadExprs)
+		per := len(sortTextExprs) + len(sortThreadExprs)
 		for j := range fresh.len() {
 			row := texts[j*per : (j+1)*per]
 			for i := range fresh.text {
 				fresh.text[i][j] = row[i]
 			}
-			th, k := fresh.thread, len(textExprs)
+			th, k := fresh.thread, len(sortTextExprs)
 			th.id[j], th.refs[j], th.reply[j] = row[k], row[k+1], row[k+2] == "1"
 		}
 	}
@@ -587,27 +587,27 @@ func catchUpSort(ctx context.Context, tx reader, mb mailboxRow, old *sortEntry) 
 		e.d = old.d.clone()
 		return e, true, nil
 	}
-	e.t.uids = mergeColumn(ot.uids, remap, kept, fresh.uids)
+	e.t.uids = mergeSortColumn(ot.uids, remap, kept, fresh.uids)
 	for i := range e.t.num {
-		e.t.num[i] = mergeColumn(ot.num[i], remap, kept, fresh.num[i])
+		e.t.num[i] = mergeSortColumn(ot.num[i], remap, kept, fresh.num[i])
 	}
 	if withText {
 		for i := range e.t.text {
-			e.t.text[i] = mergeColumn(ot.text[i], remap, kept, fresh.text[i])
+			e.t.text[i] = mergeSortColumn(ot.text[i], remap, kept, fresh.text[i])
 		}
 		th := ot.thread
 		e.t.thread = &threadCols{
-			id:    mergeColumn(th.id, remap, kept, fresh.thread.id),
-			refs:  mergeColumn(th.refs, remap, kept, fresh.thread.refs),
-			reply: mergeColumn(th.reply, remap, kept, fresh.thread.reply),
+			id:    mergeSortColumn(th.id, remap, kept, fresh.thread.id),
+			refs:  mergeSortColumn(th.refs, remap, kept, fresh.thread.refs),
+			reply: mergeSortColumn(th.reply, remap, kept, fresh.thread.reply),
 		}
 	}
 	e.d = old.d.catchUp(&e.t, remap, kept)
 	return e, true, nil
 }
 
-// mergeColumn returns the old values that remap keeps, then fresh.
-func mergeColumn[T any](old []T, remap []int32, kept int, fresh []T) []T {
+// mergeSortColumn returns the old values that remap keeps, then fresh.
+func mergeSortColumn[T any](old []T, remap []int32, kept int, fresh []T) []T {
 	out := make([]T, 0, kept+len(fresh))
 	for i, v := range old {
 		if remap[i] >= 0 {

@@ -224,7 +224,7 @@ func errSortKey(f store.SortField) error {
 // keys keep UID order, which is sequence order (RFC 5256 section 3).
 func (m *mail) Sort(ctx context.Context, id store.MailboxID, keys []store.SortKey) ([]store.UID, error) {
 	for _, k := range keys {
-		if _, ok := column(k.Field); !ok {
+		if _, ok := sortColOf(k.Field); !ok {
 			return nil, errSortKey(k.Field)
 		}
 	}
@@ -234,7 +234,7 @@ func (m *mail) Sort(ctx context.Context, id store.MailboxID, keys []store.SortKe
 		if err != nil {
 			return err
 		}
-		e, err := m.s.sorts.entry(ctx, tx, mb, needsText(keys))
+		e, err := m.s.sorts.entry(ctx, tx, mb, sortNeedsText(keys))
 		if err != nil {
 			return err
 		}

@@ -10,11 +10,11 @@ import (
 	"postfach/internal/store"
 )
 
-// derived is what an entry of the sort cache computes from its key table:
+// sortDerived is what an entry of the sort cache computes from its key table:
 // per column, the messages in key order and their ranks; the memoized
 // order of each key list; the numbered thread keys. Each slice, once set,
-// is never changed, so a copy of derived may share them.
-type derived struct {
+// is never changed, so a copy of sortDerived may share them.
+type sortDerived struct {
 	// perm[c] lists the messages (indices into the table) ascending by
 	// column c, equal keys ascending by index, that is by UID.
 	perm [numCols][]int32
@@ -25,10 +25,10 @@ type derived struct {
 	thread *store.ThreadKeys
 }
 
-// maxOrders bounds the memoized key lists of an entry.
-const maxOrders = 8
+// maxSortOrders bounds the memoized key lists of an entry.
+const maxSortOrders = 8
 
-func (d *derived) size() int64 {
+func (d *sortDerived) size() int64 {
 	var b int64
 	for c := range d.perm {
 		b += 4*int64(len(d.perm[c])) + 4*int64(len(d.rank[c]))
@@ -43,7 +43,7 @@ func (d *derived) size() int64 {
 }
 
 // clone returns a copy sharing the slices.
-func (d *derived) clone() derived {
+func (d *sortDerived) clone() sortDerived {
 	c := *d
 	c.orders = make(map[string][]store.UID, len(d.orders))
 	for k, v := range d.orders {
@@ -57,8 +57,8 @@ func (d *derived) clone() derived {
 // followed by new ones: the kept messages stay in order, the new ones
 // are sorted and merged in. Ranks, memoized orders and thread keys are
 // recomputed when next needed.
-func (d *derived) catchUp(t *keyTable, remap []int32, kept int) derived {
-	var nd derived
+func (d *sortDerived) catchUp(t *keyTable, remap []int32, kept int) sortDerived {
+	var nd sortDerived
 	fresh := make([]int32, 0, t.len()-kept)
 	for i := kept; i < t.len(); i++ {
 		fresh = append(fresh, int32(i))
@@ -120,10 +120,10 @@ func (e *sortEntry) load(ctx context.Context, tx reader, c sortCol) error {
 	return e.loadText(ctx, tx)
 }
 
-// needsText reports whether sorting by keys reads text columns.
-func needsText(keys []store.SortKey) bool {
+// sortNeedsText reports whether sorting by keys reads text columns.
+func sortNeedsText(keys []store.SortKey) bool {
 	for _, k := range keys {
-		if c, _ := column(k.Field); c >= colSubject {
+		if c, _ := sortColOf(k.Field); c >= colSubject {
 			return true
 		}
 	}
@@ -138,7 +138,7 @@ func (e *sortEntry) ranked(c sortCol) {
 	}
 	n := t.len()
 	if d.perm[c] == nil {
-		d.perm[c] = sortColumn(t, c)
+		d.perm[c] = orderColumn(t, c)
 	}
 	perm := d.perm[c]
 	rank := make([]uint32, n)
@@ -153,9 +153,9 @@ func (e *sortEntry) ranked(c sortCol) {
 	e.grew()
 }
 
-// sortColumn returns the messages of t in the order of column c, equal
+// orderColumn returns the messages of t in the order of column c, equal
 // keys by index.
-func sortColumn(t *keyTable, c sortCol) []int32 {
+func orderColumn(t *keyTable, c sortCol) []int32 {
 	n := t.len()
 	perm := make([]int32, n)
 	if c < colSubject {
@@ -216,7 +216,7 @@ func (e *sortEntry) order(ctx context.Context, tx reader, keys []store.SortKey) 
 	cols := make([]sortCol, len(keys))
 	memo := make([]byte, len(keys))
 	for i, k := range keys {
-		c, ok := column(k.Field)
+		c, ok := sortColOf(k.Field)
 		if !ok {
 			return nil, errSortKey(k.Field)
 		}
@@ -292,7 +292,7 @@ func (e *sortEntry) order(ctx context.Context, tx reader, keys []store.SortKey) 
 	if e.d.orders == nil {
 		e.d.orders = map[string][]store.UID{}
 	}
-	if len(e.d.orders) >= maxOrders {
+	if len(e.d.orders) >= maxSortOrders {
 		for k := range e.d.orders {
 			delete(e.d.orders, k)
 			break
