@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Dir is a Store in a directory of a file system: one subdirectory per day
@@ -31,6 +34,11 @@ type Dir struct {
 	// spares holds files created ahead of need; nil without
 	// DirOptions.Spares.
 	spares *spares
+	// rootFD is the root directory, open, on the operating system's file
+	// system (-1 on others): blobs open relative to it, which spares the
+	// kernel the walk from / for every read. It closes when the Dir is
+	// garbage, never before: a reader may open a blob after Close.
+	rootFD int
 }
 
 // DirOptions tune a Dir.
@@ -65,6 +73,15 @@ func OpenDir(root string, opts DirOptions) (*Dir, error) {
 		return nil, fmt.Errorf("blob: creating %s: %w", root, err)
 	}
 	spreadSubdirs(root)
+	d.rootFD = -1
+	if _, ok := d.fs.(osFS); ok {
+		fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("blob: opening %s: %w", root, err)
+		}
+		d.rootFD = fd
+		runtime.AddCleanup(d, func(fd int) { unix.Close(fd) }, fd)
+	}
 	if err := d.syncDir(root); err != nil {
 		return nil, err
 	}
@@ -310,12 +327,11 @@ func (w *writer) Abort() error {
 
 // Open opens a committed blob.
 func (d *Dir) Open(ctx context.Context, name string) (Reader, error) {
-	p, err := d.path(name)
+	f, err := d.openFile(name)
 	if err != nil {
-		return nil, err
-	}
-	f, err := d.fs.Open(p)
-	if err != nil {
+		if errors.Is(err, ErrInvalidName) {
+			return nil, err
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 		}
@@ -400,13 +416,26 @@ func (d *Dir) Sync(ctx context.Context, names []string) error {
 	return first
 }
 
-// syncFile makes a committed blob's content durable.
-func (d *Dir) syncFile(name string) error {
+// openFile opens the file of the blob called name for reading.
+func (d *Dir) openFile(name string) (File, error) {
 	p, err := d.path(name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	f, err := d.fs.Open(p)
+	if d.rootFD >= 0 {
+		// path checked that name is a day directory and a file in it.
+		f, err := openReadAt(d.rootFD, name, p)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
+	return d.fs.Open(p)
+}
+
+// syncFile makes a committed blob's content durable.
+func (d *Dir) syncFile(name string) error {
+	f, err := d.openFile(name)
 	if err != nil {
 		return fmt.Errorf("blob: opening %s to sync: %w", name, err)
 	}

@@ -24,18 +24,24 @@ type readFile struct {
 }
 
 func openRead(name string) (*readFile, error) {
+	return openReadAt(unix.AT_FDCWD, name, name)
+}
+
+// openReadAt opens rel, relative to the directory dirfd, for reading;
+// path is its name in errors.
+func openReadAt(dirfd int, rel, path string) (*readFile, error) {
 	var fd int
 	var err error
 	for {
-		fd, err = unix.Open(name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		fd, err = unix.Openat(dirfd, rel, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != unix.EINTR {
 			break
 		}
 	}
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	f := &readFile{name: name}
+	f := &readFile{name: path}
 	f.fd.Store(int64(fd))
 	return f, nil
 }

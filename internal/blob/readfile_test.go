@@ -91,3 +91,22 @@ func BenchmarkOpenRead(b *testing.B) {
 		r.Close()
 	}
 }
+
+// TestOpenAfterClose: Close ends background work only; blobs stay
+// readable, through the root directory the Dir holds open.
+func TestOpenAfterClose(t *testing.T) {
+	d, _ := openTest(t, nil)
+	name := writeBlob(t, d, []byte("still here"))
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.Open(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	buf := make([]byte, r.Size())
+	if _, err := r.ReadAt(buf, 0); err != nil || string(buf) != "still here" {
+		t.Fatalf("%q, %v", buf, err)
+	}
+}
