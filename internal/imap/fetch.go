@@ -1,22 +1,20 @@
 package imap
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strconv"
-	"strings"
 
 	"postfach/internal/imap/wire"
-	"postfach/internal/mime"
 	"postfach/internal/store"
 )
 
 // fetchPlan is what a FETCH needs, worked out once per command.
 type fetchPlan struct {
-	items     []wire.FetchItem
+	items []wire.FetchItem
+	// labels holds the label of each body section item of items, by
+	// index ("" for other items; items added after planning have none).
+	labels    []string
 	structure bool // load the MIME tree
 	body      bool // open the body
 	setSeen   bool // some item sets \Seen (RFC 9051 section 6.4.5)
@@ -31,6 +29,14 @@ type fetchPlan struct {
 	// holds the current chunk's (preview.go).
 	preview, previewLazy bool
 	previews             map[store.UID]store.Preview
+
+	// Set by cmdFetch for each chunk; NOTIFY's FETCH goes without.
+	//
+	// open opens a message's body when the store looks up the chunk's
+	// bodies at once (store.BodiesOpener); bufs are the command's
+	// buffers.
+	open func(*store.Message) (store.Body, error)
+	bufs *fetchBuffers
 }
 
 func planFetch(items []wire.FetchItem, uid bool) (fetchPlan, error) {
@@ -47,20 +53,25 @@ func planFetch(items []wire.FetchItem, uid bool) (fetchPlan, error) {
 		case "ENVELOPE", "BODYSTRUCTURE":
 			p.structure = true
 		case "BODY":
-			p.structure = true
-			if it.Section != nil {
-				p.body = true
-				p.setSeen = true
+			if it.Section == nil {
+				p.structure = true // BODY is BODYSTRUCTURE without extensions
+				break
 			}
+			p.structure = p.structure || sectionNeedsTree(it.Section)
+			p.body = true
+			p.setSeen = true
 		case "BODY.PEEK":
-			p.structure, p.body = true, true
 			if it.Section == nil {
 				return p, errBad("", "BODY.PEEK needs a section")
 			}
+			p.structure = p.structure || sectionNeedsTree(it.Section)
+			p.body = true
 		case "RFC822", "RFC822.TEXT":
-			p.structure, p.body, p.setSeen = true, true, true
+			// Sections of the message itself: the body tells where
+			// its header ends.
+			p.body, p.setSeen = true, true
 		case "RFC822.HEADER":
-			p.structure, p.body = true, true
+			p.body = true
 		case "BINARY", "BINARY.PEEK", "BINARY.SIZE":
 			if it.Section == nil {
 				return p, errBad("", it.Name+" needs a section")
@@ -68,7 +79,8 @@ func planFetch(items []wire.FetchItem, uid bool) (fetchPlan, error) {
 			if it.Section.Specifier != "" {
 				return p, errBad("", it.Name+" takes part numbers only")
 			}
-			p.structure, p.body = true, true
+			p.structure = p.structure || len(it.Section.Part) > 0
+			p.body = true
 			if it.Name == "BINARY" {
 				p.setSeen = true
 			}
@@ -89,6 +101,10 @@ func planFetch(items []wire.FetchItem, uid bool) (fetchPlan, error) {
 		// RFC 9051 section 6.4.9: UID FETCH always reports UIDs.
 		p.items = append([]wire.FetchItem{{Name: "UID"}}, items...)
 		p.uid = true
+	}
+	p.labels = make([]string, len(p.items))
+	for i, it := range p.items {
+		p.labels[i] = itemLabel(it)
 	}
 	return p, nil
 }
@@ -138,10 +154,19 @@ func (c *session) cmdFetch(ctx context.Context, cmd *wire.Command) error {
 	}
 	s := c.sel
 	var failed error
+	plan.bufs = &fetchBuffers{}
+	defer plan.bufs.release()
+	bodies, _ := c.mail.(store.BodiesOpener)
 	err = c.eachChunk(spans, func(set store.UIDSet, lo, hi int) error {
 		msgs, err := c.mail.Messages(ctx, s.mbox.ID, set, store.FetchOptions{Structure: plan.structure})
 		if err != nil {
 			return err
+		}
+		if plan.body && bodies != nil && len(msgs) > 0 {
+			// One lookup for the chunk's bodies rather than one each.
+			if plan.open, err = bodies.OpenBodies(ctx, msgs); err != nil {
+				return err
+			}
 		}
 		if plan.preview {
 			if plan.previews, err = c.previews(ctx, set, plan.previewLazy); err != nil {
@@ -221,14 +246,26 @@ func (e errStream) Unwrap() error { return e.err }
 // written response behind — except a read error inside a literal, which
 // ends the connection.
 func (c *session) fetchOne(ctx context.Context, seq int, m *store.Message, plan fetchPlan, seenNow bool) error {
-	var body store.Body
+	bufs := plan.bufs
+	if bufs == nil {
+		bufs = &fetchBuffers{}
+		defer bufs.release()
+	}
+	bufs.fields = bufs.fields[:0]
+	mb := messageBody{m: m, bufs: bufs}
 	if plan.body {
-		b, err := c.mail.OpenBody(ctx, m)
+		var b store.Body
+		var err error
+		if plan.open != nil {
+			b, err = plan.open(m)
+		} else {
+			b, err = c.mail.OpenBody(ctx, m)
+		}
 		if err != nil {
 			return fmt.Errorf("opening body of UID %d: %w", m.UID, err)
 		}
 		defer b.Close()
-		body = b
+		mb.body = b
 	}
 	var preview store.Preview
 	if plan.preview {
@@ -240,7 +277,11 @@ func (c *session) fetchOne(ctx context.Context, seq int, m *store.Message, plan 
 	// Resolve every section first.
 	contents := make([]*sectionContent, len(plan.items))
 	for i, it := range plan.items {
-		sc, err := c.resolveItem(it, m, body)
+		label := ""
+		if i < len(plan.labels) {
+			label = plan.labels[i]
+		}
+		sc, err := c.resolveItem(it, label, &mb)
 		if err != nil {
 			return err
 		}
@@ -330,7 +371,7 @@ func (c *session) fetchOne(ctx context.Context, seq int, m *store.Message, plan 
 			sc := contents[i]
 			c.w.Raw(sc.label)
 			c.w.SP()
-			if err := c.writeSection(sc); err != nil {
+			if err := c.writeSection(sc, bufs); err != nil {
 				return errStream{err}
 			}
 		}
@@ -338,259 +379,4 @@ func (c *session) fetchOne(ctx context.Context, seq int, m *store.Message, plan 
 	c.w.Raw(")")
 	c.w.CRLF()
 	return c.w.Err()
-}
-
-// sectionContent is the resolved data of a body section item.
-type sectionContent struct {
-	label  string // e.g. BODY[1.2]<0>
-	isNil  bool
-	size   int64
-	binary bool // send as literal8
-	// open returns the section's data from its start.
-	open func() io.Reader
-	// number is set for BINARY.SIZE.
-	number   bool
-	numValue int64
-}
-
-func (c *session) resolveItem(it wire.FetchItem, m *store.Message, body store.Body) (*sectionContent, error) {
-	switch it.Name {
-	case "RFC822":
-		return rangeContent("RFC822", body, 0, m.Size), nil
-	case "RFC822.HEADER":
-		return rangeContent("RFC822.HEADER", body, 0, m.Part.BodyStart), nil
-	case "RFC822.TEXT":
-		return rangeContent("RFC822.TEXT", body, m.Part.BodyStart, m.Size), nil
-	case "BODY", "BODY.PEEK":
-		if it.Section == nil {
-			return nil, nil
-		}
-		sc, err := bodySection(it.Section, m, body)
-		if err != nil {
-			return nil, err
-		}
-		sc.label = "BODY[" + sectionString(it.Section) + "]"
-		return applyPartial(sc, it.Partial), nil
-	case "BINARY", "BINARY.PEEK", "BINARY.SIZE":
-		sc, err := binarySection(it.Section, m, body)
-		if err != nil {
-			return nil, err
-		}
-		if it.Name == "BINARY.SIZE" {
-			sc.label = "BINARY.SIZE[" + sectionString(it.Section) + "]"
-			sc.number, sc.numValue = true, sc.size
-			return sc, nil
-		}
-		sc.label = "BINARY[" + sectionString(it.Section) + "]"
-		return applyPartial(sc, it.Partial), nil
-	}
-	return nil, nil
-}
-
-func rangeContent(label string, body store.Body, start, end int64) *sectionContent {
-	if end < start {
-		end = start
-	}
-	return &sectionContent{label: label, size: end - start, open: func() io.Reader {
-		return io.NewSectionReader(body, start, end-start)
-	}}
-}
-
-// applyPartial cuts <offset.count> out of a section (RFC 9051 section
-// 6.4.5): the label then names the origin octet.
-func applyPartial(sc *sectionContent, p *wire.Partial) *sectionContent {
-	if p == nil || sc.isNil {
-		return sc
-	}
-	sc.label += "<" + strconv.FormatUint(uint64(p.Offset), 10) + ">"
-	off := int64(p.Offset)
-	if off >= sc.size {
-		sc.size = 0
-		sc.open = func() io.Reader { return strings.NewReader("") }
-		return sc
-	}
-	n := min(int64(p.Count), sc.size-off)
-	open := sc.open
-	sc.size = n
-	sc.open = func() io.Reader {
-		r := open()
-		if _, err := io.CopyN(io.Discard, r, off); err != nil {
-			return errReader{err}
-		}
-		return io.LimitReader(r, n)
-	}
-	return sc
-}
-
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
-
-func (c *session) writeSection(sc *sectionContent) error {
-	switch {
-	case sc.number:
-		c.w.Number(uint64(sc.numValue))
-		return nil
-	case sc.isNil:
-		c.w.Raw("NIL")
-		return nil
-	}
-	c.w.Literal(sc.size, sc.open(), sc.binary)
-	return c.w.Err()
-}
-
-func sectionString(s *wire.Section) string {
-	var b strings.Builder
-	for i, p := range s.Part {
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(strconv.Itoa(p))
-	}
-	if s.Specifier != "" {
-		if len(s.Part) > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(s.Specifier)
-	}
-	if len(s.Fields) > 0 {
-		b.WriteString(" (")
-		for i, f := range s.Fields {
-			if i > 0 {
-				b.WriteByte(' ')
-			}
-			b.WriteString(f)
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
-}
-
-func isMultipart(p *mime.Part) bool { return p.Type == "multipart" }
-
-func isMessagePart(p *mime.Part) bool {
-	return p.Type == "message" && (p.Subtype == "rfc822" || p.Subtype == "global") && p.Message != nil
-}
-
-// bodySection resolves BODY[section].
-func bodySection(sec *wire.Section, m *store.Message, body store.Body) (*sectionContent, error) {
-	root := m.Part
-	p := root
-	if len(sec.Part) > 0 {
-		p = mime.Section(root, sec.Part)
-		if p == nil {
-			return &sectionContent{isNil: true}, nil
-		}
-	}
-	// msg is the message whose header HEADER* and TEXT refer to.
-	msg := root
-	if len(sec.Part) > 0 {
-		if !isMessagePart(p) {
-			msg = nil
-		} else {
-			msg = p.Message
-		}
-	}
-	switch sec.Specifier {
-	case "":
-		if len(sec.Part) == 0 {
-			return rangeContent("", body, 0, m.Size), nil
-		}
-		return rangeContent("", body, p.BodyStart, p.BodyEnd), nil
-	case "MIME":
-		return rangeContent("", body, p.HeaderStart, p.BodyStart), nil
-	case "HEADER":
-		if msg == nil {
-			return &sectionContent{isNil: true}, nil
-		}
-		return rangeContent("", body, msg.HeaderStart, msg.BodyStart), nil
-	case "TEXT":
-		if msg == nil {
-			return &sectionContent{isNil: true}, nil
-		}
-		end := msg.BodyEnd
-		if msg == root {
-			end = m.Size
-		}
-		return rangeContent("", body, msg.BodyStart, end), nil
-	case "HEADER.FIELDS", "HEADER.FIELDS.NOT":
-		if msg == nil {
-			return &sectionContent{isNil: true}, nil
-		}
-		raw := make([]byte, msg.BodyStart-msg.HeaderStart)
-		if _, err := body.ReadAt(raw, msg.HeaderStart); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("reading header: %w", err)
-		}
-		out := filterHeader(raw, sec.Fields, sec.Specifier == "HEADER.FIELDS.NOT")
-		return &sectionContent{size: int64(len(out)), open: func() io.Reader { return bytes.NewReader(out) }}, nil
-	}
-	return nil, errBad("", "Unknown section specifier")
-}
-
-// filterHeader keeps (or, with not, drops) the named fields, matched
-// ASCII case-insensitively, and keeps the blank line that ends the header
-// when there is one.
-func filterHeader(raw []byte, names []string, not bool) []byte {
-	var out []byte
-	for _, f := range mime.ParseHeader(raw) {
-		in := false
-		for _, n := range names {
-			if strings.EqualFold(n, f.Name) {
-				in = true
-				break
-			}
-		}
-		if in != not {
-			out = append(out, f.Raw...)
-		}
-	}
-	if bytes.HasSuffix(raw, []byte("\r\n\r\n")) || bytes.HasSuffix(raw, []byte("\n\n")) || string(raw) == "\r\n" {
-		out = append(out, "\r\n"...)
-	}
-	return out
-}
-
-// binarySection resolves BINARY[section] (RFC 3516 section 4.2): the
-// decoded content of a leaf part.
-func binarySection(sec *wire.Section, m *store.Message, body store.Body) (*sectionContent, error) {
-	if len(sec.Part) == 0 {
-		// The whole message is not encoded as a whole.
-		sc := rangeContent("", body, 0, m.Size)
-		sc.binary = true
-		return sc, nil
-	}
-	p := mime.Section(m.Part, sec.Part)
-	if p == nil {
-		return &sectionContent{isNil: true}, nil
-	}
-	if isMultipart(p) || isMessagePart(p) {
-		return nil, errNo("", "BINARY applies to leaf parts only")
-	}
-	switch p.Encoding {
-	case "", "7bit", "8bit", "binary", "base64", "quoted-printable":
-	default:
-		return nil, errNo("UNKNOWN-CTE", "Unknown Content-Transfer-Encoding "+p.Encoding)
-	}
-	// Two passes: one to learn the decoded size and whether it holds
-	// NUL (literal8 is then required), one to send it.
-	var size int64
-	nul := false
-	buf := make([]byte, 32<<10)
-	r := mime.DecodedBody(body, p)
-	for {
-		n, err := r.Read(buf)
-		size += int64(n)
-		if !nul && bytes.IndexByte(buf[:n], 0) >= 0 {
-			nul = true
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("decoding part: %w", err)
-		}
-	}
-	return &sectionContent{size: size, binary: nul, open: func() io.Reader {
-		return mime.DecodedBody(body, p)
-	}}, nil
 }
