@@ -186,7 +186,7 @@ func (m *mail) Mailbox(ctx context.Context, name string) (store.Mailbox, error) 
 
 // MailboxByID implements store.Mail.
 func (m *mail) MailboxByID(ctx context.Context, id store.MailboxID) (store.Mailbox, error) {
-	r, err := m.mailboxByID(ctx, m.s.rdb, id)
+	r, err := m.mailboxByID(ctx, m.s.rd(), id)
 	return r.Mailbox, err
 }
 

@@ -193,55 +193,81 @@ func uidSpans(set store.UIDSet) (spans store.UIDSet, filter bool) {
 	return store.UIDSet{{Start: set[0].Start, Stop: set[len(set)-1].Stop}}, true
 }
 
-// Messages implements store.Mail.
+// Messages implements store.Mail. A UID set of one range, as FETCH asks
+// for chunk by chunk, is one query: it checks that the mailbox is the
+// account's as it reads, and only when it finds nothing does a second
+// query tell an empty range from a mailbox that is not there. More
+// ranges are read in one read transaction.
 func (m *mail) Messages(ctx context.Context, id store.MailboxID, uids store.UIDSet, opts store.FetchOptions) ([]store.Message, error) {
+	spans, filter := uidSpans(uids)
+	norm := uids.Normalize()
+	if len(spans) == 1 && !filter {
+		out, err := m.messagesIn(ctx, m.s.rd(), id, spans[0], opts, nil, nil)
+		if err != nil || len(out) > 0 {
+			return out, err
+		}
+		if _, err := m.mailboxByID(ctx, m.s.rd(), id); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
 	var out []store.Message
 	err := m.s.readTx(ctx, func(tx reader) error {
 		if _, err := m.mailboxByID(ctx, tx, id); err != nil {
 			return err
 		}
-		q := `SELECT ` + messageCols + ` FROM messages m WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`
-		if opts.Structure {
-			q = `SELECT ` + messageCols + `, b.structure FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`
+		var keep store.UIDSet
+		if filter {
+			keep = norm
 		}
-		spans, filter := uidSpans(uids)
-		norm := uids.Normalize()
 		for _, r := range spans {
-			rows, err := tx.QueryContext(ctx, q, id, r.Start, r.Stop)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var structure []byte
-				var extra []any
-				if opts.Structure {
-					extra = []any{&structure}
-				}
-				msg, err := scanMessage(rows, extra...)
-				if err != nil {
-					rows.Close()
-					return err
-				}
-				if filter && !norm.Contains(msg.UID) {
-					continue
-				}
-				if opts.Structure {
-					msg.Part = new(mime.Part)
-					if err := json.Unmarshal(structure, msg.Part); err != nil {
-						rows.Close()
-						return fmt.Errorf("sqlite: structure of message %d: %w", msg.UID, err)
-					}
-				}
-				out = append(out, msg)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			var err error
+			if out, err = m.messagesIn(ctx, tx, id, r, opts, keep, out); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	return out, err
+}
+
+// messagesIn appends to out the messages of mailbox id in the UID range
+// r that keep contains (nil: all), if the mailbox is the account's.
+func (m *mail) messagesIn(ctx context.Context, q reader, id store.MailboxID, r store.UIDRange, opts store.FetchOptions, keep store.UIDSet, out []store.Message) ([]store.Message, error) {
+	const where = ` WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ?
+		AND EXISTS (SELECT 1 FROM mailboxes x WHERE x.id = ? AND x.account_id = ?) ORDER BY m.uid`
+	query := `SELECT ` + messageCols + ` FROM messages m` + where
+	if opts.Structure {
+		query = `SELECT ` + messageCols + `, b.structure FROM messages m JOIN blobs b ON b.id = m.blob_id` + where
+	}
+	// The EXISTS does not refer to the row: SQLite runs it once.
+	rows, err := q.QueryContext(ctx, query, id, r.Start, r.Stop, id, m.acct)
+	if err != nil {
+		return out, err
+	}
+	defer rows.Close()
+	var structure []byte
+	var extra []any
+	if opts.Structure {
+		extra = []any{&structure}
+	}
+	for rows.Next() {
+		msg, err := scanMessage(rows, extra...)
+		if err != nil {
+			return out, err
+		}
+		if keep != nil && !keep.Contains(msg.UID) {
+			continue
+		}
+		if opts.Structure {
+			msg.Part = new(mime.Part)
+			if err := json.Unmarshal(structure, msg.Part); err != nil {
+				return out, fmt.Errorf("sqlite: structure of message %d: %w", msg.UID, err)
+			}
+		}
+		out = append(out, msg)
+	}
+	return out, rows.Err()
 }
 
 // bodyCheck is the condition under which a blob is the account's: a
