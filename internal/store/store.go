@@ -559,6 +559,41 @@ type RelevancySearcher interface {
 	SearchRelevancy(ctx context.Context, mbox MailboxID, c *SearchCriteria) (uids []UID, relevancy []uint8, err error)
 }
 
+// SharedAppender is implemented by stores that can store one message in
+// mailboxes of several accounts at once (local delivery of a message
+// with many recipients, LMTP): the body is written, made durable and
+// parsed once, and every copy refers to it, as copies made by Copy do.
+// It is not confined to one account: only local delivery, which chose
+// the accounts, calls it.
+type SharedAppender interface {
+	// AppendShared stores msg in the mailbox of each target, in one
+	// transaction, and returns one outcome per target, in order. Each
+	// target is checked on its own, as Mail.Append checks it: a mailbox
+	// that is not there (or not the account's) fails that target with
+	// ErrNotFound, an account whose quota msg would exceed fails it with
+	// ErrOverQuota (an account named by several targets is charged
+	// msg's size for each), and the other targets are stored all the
+	// same. A target listed twice gets two messages. A failure of the
+	// whole (the body cannot be read, the commit fails) is every
+	// outcome's error. An outcome without error is durable, as a
+	// successful Append is, and its account's sessions are told.
+	AppendShared(ctx context.Context, targets []AppendTarget, msg NewMessage) []AppendOutcome
+}
+
+// AppendTarget is one mailbox a shared append stores into.
+type AppendTarget struct {
+	Account AccountID
+	Mailbox MailboxID
+}
+
+// AppendOutcome is what a shared append did for one target.
+type AppendOutcome struct {
+	// Err is nil when the message is stored, under UID.
+	Err         error
+	UIDValidity uint32
+	UID         UID
+}
+
 // Previewer is implemented by stores that keep RFC 8970 previews.
 type Previewer interface {
 	// Previews returns the preview of each message of uids that exists,
