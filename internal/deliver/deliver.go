@@ -11,8 +11,11 @@
 //     row fsynced); sessions of the account learn of it at once through
 //     the store's notify events (IDLE).
 //   - A message is streamed from the caller's io.ReaderAt, never loaded
-//     whole; one Deliver call appends to several accounts concurrently,
-//     so that their writes share a group commit.
+//     whole. When the store offers store.SharedAppender (the SQLite store
+//     does), one Deliver call stores it once for all its recipients: one
+//     blob, written, synced and parsed once, and a message in each
+//     recipient's mailbox, in one write; otherwise it appends to the
+//     accounts concurrently, so that their writes share a group commit.
 //   - Every failure is an *Error carrying the SMTP reply it calls for and
 //     whether it is temporary.
 //   - The package holds no mutable package-level state.
@@ -160,18 +163,11 @@ func (d *Deliverer) Deliver(ctx context.Context, msg Message, rcpts []Recipient)
 		}
 	}
 	header := returnPath(msg.ReturnPath)
-	sem := make(chan struct{}, d.parallel)
-	var wg sync.WaitGroup
-	for _, i := range todo {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			results[i] = d.deliverOne(ctx, header, msg, rcpts[i])
-		}()
+	if sa, ok := d.store.(store.SharedAppender); ok {
+		d.deliverShared(ctx, sa, header, msg, rcpts, todo, results)
+	} else {
+		d.deliverEach(ctx, header, msg, rcpts, todo, results)
 	}
-	wg.Wait()
 	for i, r := range rcpts {
 		t := target{r.Account, r.Mailbox}
 		if t.mbox == "" || strings.EqualFold(t.mbox, Inbox) {
@@ -184,8 +180,60 @@ func (d *Deliverer) Deliver(ctx context.Context, msg Message, rcpts []Recipient)
 	return results
 }
 
-// deliverOne appends the message to one mailbox.
-func (d *Deliverer) deliverOne(ctx context.Context, header string, msg Message, r Recipient) Result {
+// deliverShared stores the message once for the recipients of todo
+// (indexes into rcpts), in one store.SharedAppender call, and sets their
+// results. A mailbox that went between its lookup and the append is
+// looked up again, falling back to INBOX, by deliverOne.
+func (d *Deliverer) deliverShared(ctx context.Context, sa store.SharedAppender, header string, msg Message, rcpts []Recipient, todo []int, results []Result) {
+	targets := make([]store.AppendTarget, 0, len(todo))
+	owners := make([]int, 0, len(todo)) // target -> its recipient
+	names := make([]string, 0, len(todo))
+	for _, i := range todo {
+		mb, err := d.mailbox(ctx, rcpts[i])
+		if err != nil {
+			results[i] = Result{Err: classify(err)}
+			continue
+		}
+		targets = append(targets, store.AppendTarget{Account: rcpts[i].Account, Mailbox: mb.ID})
+		owners = append(owners, i)
+		names = append(names, mb.Name)
+	}
+	if len(targets) == 0 {
+		return
+	}
+	outcomes := sa.AppendShared(ctx, targets, store.NewMessage{Body: body(header, msg)})
+	for k, o := range outcomes {
+		i := owners[k]
+		switch {
+		case o.Err == nil:
+			results[i] = Result{Mailbox: names[k], UIDValidity: o.UIDValidity, UID: o.UID}
+		case errors.Is(o.Err, store.ErrNotFound):
+			results[i] = d.deliverOne(ctx, header, msg, rcpts[i])
+		default:
+			results[i] = d.failed(rcpts[i], names[k], o.Err)
+		}
+	}
+}
+
+// deliverEach appends the message to the mailbox of each recipient of
+// todo on its own, concurrently, and sets their results.
+func (d *Deliverer) deliverEach(ctx context.Context, header string, msg Message, rcpts []Recipient, todo []int, results []Result) {
+	sem := make(chan struct{}, d.parallel)
+	var wg sync.WaitGroup
+	for _, i := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = d.deliverOne(ctx, header, msg, rcpts[i])
+		}()
+	}
+	wg.Wait()
+}
+
+// mailbox finds the mailbox r names, or INBOX when the account lacks it.
+func (d *Deliverer) mailbox(ctx context.Context, r Recipient) (store.Mailbox, error) {
 	mail := d.store.Mail(r.Account)
 	name := r.Mailbox
 	if name == "" {
@@ -196,17 +244,32 @@ func (d *Deliverer) deliverOne(ctx context.Context, header string, msg Message, 
 		d.log.Info("mailbox missing; delivering to INBOX", "account", int64(r.Account), "mailbox", name)
 		mb, err = mail.Mailbox(ctx, Inbox)
 	}
+	return mb, err
+}
+
+// body is the message as stored: the Return-Path field, then msg.
+func body(header string, msg Message) io.Reader {
+	return io.MultiReader(strings.NewReader(header), io.NewSectionReader(msg.Body, 0, msg.Size))
+}
+
+// failed is the result of a store failure for r in mailbox.
+func (d *Deliverer) failed(r Recipient, mailbox string, err error) Result {
+	e := classify(err)
+	if e.Temporary() {
+		d.log.Warn("local delivery failed", "account", int64(r.Account), "mailbox", mailbox, "err", err)
+	}
+	return Result{Err: e, Mailbox: mailbox}
+}
+
+// deliverOne appends the message to one mailbox.
+func (d *Deliverer) deliverOne(ctx context.Context, header string, msg Message, r Recipient) Result {
+	mb, err := d.mailbox(ctx, r)
 	if err != nil {
 		return Result{Err: classify(err)}
 	}
-	body := io.MultiReader(strings.NewReader(header), io.NewSectionReader(msg.Body, 0, msg.Size))
-	res, err := mail.Append(ctx, mb.ID, []store.NewMessage{{Body: body}})
+	res, err := d.store.Mail(r.Account).Append(ctx, mb.ID, []store.NewMessage{{Body: body(header, msg)}})
 	if err != nil {
-		e := classify(err)
-		if e.Temporary() {
-			d.log.Warn("local delivery failed", "account", int64(r.Account), "mailbox", mb.Name, "err", err)
-		}
-		return Result{Err: e, Mailbox: mb.Name}
+		return d.failed(r, mb.Name, err)
 	}
 	out := Result{Mailbox: mb.Name, UIDValidity: res.UIDValidity}
 	if len(res.UIDs) == 1 {

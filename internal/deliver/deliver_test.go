@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"postfach/internal/notify"
 	"postfach/internal/store"
@@ -83,19 +82,44 @@ func stored(t *testing.T, st *sqlite.Store, id store.AccountID, mailbox string) 
 
 const testMessage = "From: bob@example.net\r\nSubject: hi\r\n\r\nHello.\r\n"
 
+// eachStore hides the store's store.SharedAppender: the Deliverer then
+// appends to each mailbox on its own.
+type eachStore struct{ st *sqlite.Store }
+
+func (e eachStore) Mail(id store.AccountID) store.Mail { return e.st.Mail(id) }
+
+// storeKinds are the two ways a Deliverer stores: once for all
+// recipients, and once per recipient.
+var storeKinds = []struct {
+	name string
+	of   func(*sqlite.Store) Store
+}{
+	{"shared", func(st *sqlite.Store) Store { return st }},
+	{"each", func(st *sqlite.Store) Store { return eachStore{st} }},
+}
+
 func TestDeliver(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) { testDeliver(t, kind.of) })
+	}
+}
+
+func testDeliver(t *testing.T, of func(*sqlite.Store) Store) {
 	ctx := context.Background()
 	hub := notify.NewHub()
 	st := testStore(t, hub, "alice@example.org", "carol@example.org")
 	alice, carol := account(t, st, "alice@example.org"), account(t, st, "carol@example.org")
 	sub := hub.Subscribe(int64(alice.ID))
 	defer sub.Close()
+	csub := hub.Subscribe(int64(carol.ID))
+	defer csub.Close()
 
 	// Carol has no Junk: her quarantined copy falls back to INBOX.
 	if err := st.Mail(carol.ID).DeleteMailbox(ctx, "Junk"); err != nil {
 		t.Fatal(err)
 	}
-	d := New(st, Options{})
+	csub.Take()
+	d := New(of(st), Options{})
 	msg := Message{ReturnPath: "bob@example.net", Body: strings.NewReader(testMessage), Size: int64(len(testMessage))}
 	res := d.Deliver(ctx, msg, []Recipient{
 		{Account: alice.ID},
@@ -135,11 +159,87 @@ func TestDeliver(t *testing.T) {
 			t.Errorf("account %d %s holds %q", tc.id, tc.mailbox, got)
 		}
 	}
-	// The account's sessions heard of it.
-	select {
-	case <-sub.C():
-	case <-time.After(5 * time.Second):
-		t.Fatal("no notify event after delivery")
+	// Each account's sessions heard of it, before Deliver returned.
+	if p := sub.Take(); len(p.Mailboxes) != 2 {
+		t.Errorf("alice's sessions heard %+v, want INBOX and Junk", p)
+	}
+	if p := csub.Take(); len(p.Mailboxes) != 1 {
+		t.Errorf("carol's sessions heard %+v, want INBOX", p)
+	}
+}
+
+// TestDeliverShared: with a store.SharedAppender, every copy refers to
+// the one stored body; an account over quota is refused alone.
+func TestDeliverShared(t *testing.T) {
+	ctx := context.Background()
+	st := testStore(t, nil, "alice@example.org", "bob@example.org", "carol@example.org")
+	alice, bob, carol := account(t, st, "alice@example.org"), account(t, st, "bob@example.org"), account(t, st, "carol@example.org")
+	if err := st.SetQuota(ctx, "bob@example.org", store.Quota{StorageBytes: 10}); err != nil {
+		t.Fatal(err)
+	}
+	msg := Message{ReturnPath: "dave@example.net", Body: strings.NewReader(testMessage), Size: int64(len(testMessage))}
+	res := New(st, Options{}).Deliver(ctx, msg, []Recipient{{Account: alice.ID}, {Account: bob.ID}, {Account: carol.ID}, {Account: alice.ID, Mailbox: Junk}})
+	var de *Error
+	if !errors.As(res[1].Err, &de) || de.Code != 452 || de.Enhanced != "4.2.2" || res[1].Mailbox != "INBOX" {
+		t.Errorf("bob over quota: %+v", res[1])
+	}
+	var blobs []string
+	for _, i := range []int{0, 2, 3} {
+		r := res[i]
+		if r.Err != nil || r.UID != 1 {
+			t.Fatalf("recipient %d: %+v", i, r)
+		}
+		acct := []store.AccountID{alice.ID, bob.ID, carol.ID, alice.ID}[i]
+		m := st.Mail(acct)
+		mb, err := m.Mailbox(ctx, r.Mailbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := m.Messages(ctx, mb.ID, store.UIDSetOf(r.UID), store.FetchOptions{})
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("recipient %d: %v, %v", i, msgs, err)
+		}
+		blobs = append(blobs, msgs[0].Blob)
+	}
+	if blobs[0] != blobs[1] || blobs[0] != blobs[2] {
+		t.Errorf("copies of one delivery have bodies %q", blobs)
+	}
+	if got := stored(t, st, carol.ID, "INBOX"); len(got) != 1 || got[0] != "Return-Path: <dave@example.net>\r\n"+testMessage {
+		t.Errorf("carol has %q", got)
+	}
+}
+
+// vanishingStore deletes a mailbox after the Deliverer looked it up and
+// before its shared append: the race with a client's DELETE.
+type vanishingStore struct {
+	*sqlite.Store
+	account store.AccountID
+	mailbox string
+}
+
+func (v vanishingStore) AppendShared(ctx context.Context, targets []store.AppendTarget, msg store.NewMessage) []store.AppendOutcome {
+	if err := v.Mail(v.account).DeleteMailbox(ctx, v.mailbox); err != nil {
+		panic(err)
+	}
+	return v.Store.AppendShared(ctx, targets, msg)
+}
+
+// TestDeliverSharedMailboxGone: a mailbox deleted between lookup and
+// append falls back to INBOX, as a mailbox missing from the start does.
+func TestDeliverSharedMailboxGone(t *testing.T) {
+	ctx := context.Background()
+	st := testStore(t, nil, "alice@example.org", "carol@example.org")
+	alice, carol := account(t, st, "alice@example.org"), account(t, st, "carol@example.org")
+	d := New(vanishingStore{Store: st, account: alice.ID, mailbox: Junk}, Options{})
+	msg := Message{Body: strings.NewReader(testMessage), Size: int64(len(testMessage))}
+	res := d.Deliver(ctx, msg, []Recipient{{Account: alice.ID, Mailbox: Junk}, {Account: carol.ID, Mailbox: Junk}})
+	for i, want := range []string{"INBOX", "Junk"} {
+		if res[i].Err != nil || res[i].Mailbox != want || res[i].UID != 1 {
+			t.Errorf("recipient %d: %+v, want delivery to %s", i, res[i], want)
+		}
+	}
+	if got := stored(t, st, alice.ID, "INBOX"); len(got) != 1 {
+		t.Errorf("alice's INBOX has %q", got)
 	}
 }
 
