@@ -35,7 +35,9 @@ type Document struct {
 // Size is the length of the document's text in bytes.
 func (d *Document) Size() int { return len(d.Header) + len(d.Body) + len(d.Names) }
 
-// Text is the document as one string, for an index that takes one.
+// Text is the document as one string, for an index that takes one:
+// Header, Body and Names, each but the last followed by a newline (which
+// ShortNeedle relies on).
 func (d *Document) Text() string {
 	var b strings.Builder
 	b.Grow(d.Size() + 2)

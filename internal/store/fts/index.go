@@ -3,6 +3,7 @@ package fts
 import (
 	"context"
 	"database/sql"
+	"unicode/utf8"
 
 	"postfach/internal/store/match"
 )
@@ -35,6 +36,16 @@ type Index interface {
 	// that yields the ids of the documents containing every gram (each
 	// three runes, folded), and its arguments.
 	AllOf(grams []string) (query string, args []any)
+	// AtLeast is AllOf for the documents containing at least need (one
+	// or more) of grams, which are distinct: a fuzzy word's candidates
+	// (match.FuzzyWords), or with need 1, those of any gram.
+	AtLeast(grams []string, need int) (query string, args []any)
+	// Prefixed returns the grams of the index that begin with prefix
+	// (folded, one or two runes), when they are at most maxGrams and
+	// the documents containing them at most maxDocs (a document with
+	// two of them counts twice). ok is false when they are more: a
+	// backend scanning its texts finds the prefix faster then.
+	Prefixed(ctx context.Context, tx Tx, prefix string, maxGrams int, maxDocs int64) (grams []string, ok bool, err error)
 	// DocFreq returns in how many documents each gram occurs.
 	DocFreq(ctx context.Context, tx Tx, grams []string) ([]int64, error)
 }
@@ -46,7 +57,7 @@ const maxNeedleGrams = 12
 // NeedleGrams returns the grams to look up for a folded substring needle,
 // at most maxNeedleGrams of them, spread over its length so that they
 // cover its start, middle and end; none when the needle is shorter than
-// three runes and only a scan can find it.
+// three runes (see ShortNeedle).
 func NeedleGrams(folded string) []string {
 	grams := match.Trigrams(folded)
 	if len(grams) <= maxNeedleGrams {
@@ -57,4 +68,13 @@ func NeedleGrams(folded string) []string {
 		spread[i] = grams[i*(len(grams)-1)/(maxNeedleGrams-1)]
 	}
 	return spread
+}
+
+// ShortNeedle reports whether the documents containing the folded needle
+// in their Header or Body are among those with a gram beginning with it
+// (Index.Prefixed): whether it is two runes long. Each of Header and Body
+// is followed by a newline in Document.Text, so two runes there always
+// begin a gram; a single rune may end the text.
+func ShortNeedle(folded string) bool {
+	return utf8.RuneCountInString(folded) == 2
 }

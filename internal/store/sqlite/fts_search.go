@@ -18,8 +18,11 @@ import (
 //
 // A text key becomes two conditions (see sqlFilter):
 //   - a candidate condition, true for every message that can match: its
-//     blob is among those the index finds for the key's trigrams, or is
-//     not in the index with all its text (state < textSteady);
+//     blob is among those the index finds for the key's trigrams (all of
+//     a substring's, enough of a fuzzy word's, for a substring of two
+//     runes any that begins with it), or is not in the index with all
+//     its text (state < textSteady). A key of one rune, or of two common
+//     ones, has none: the text condition scans every message;
 //   - a text condition on the folded text in blob_text t (fts_contains,
 //     fts_func.go), which decides the key exactly where the text is
 //     complete (state has textExact), as package match would.
@@ -37,11 +40,98 @@ const ftsMailboxIndex = `CREATE INDEX messages_mailbox_blob ON messages(mailbox_
 // unsureText selects the blobs the index does not decide alone.
 const unsureText = `SELECT blob_id FROM blob_text WHERE state < ` + "7"
 
-// textCandidates is the candidate condition for blobs whose text contains
-// every one of grams.
-func (f *sqlFilter) textCandidates(grams []string) (string, []any) {
-	q, args := f.idx.AllOf(grams)
+// candidatesIn is the candidate condition for the blobs a query of the
+// index yields (fts.Index) and those it does not decide.
+func candidatesIn(q string, args []any) (string, []any) {
 	return "m.blob_id IN (" + q + " UNION ALL " + unsureText + ")", args
+}
+
+// needleCandidates adds the candidate condition of a folded substring
+// needle, when the index has one: its grams, or for a short needle those
+// that begin with it (shortNeedles).
+func (f *sqlFilter) needleCandidates(folded string) {
+	var q string
+	var args []any
+	if grams := fts.NeedleGrams(folded); grams != nil {
+		q, args = f.idx.AllOf(grams)
+	} else if grams, ok := f.short[folded]; ok {
+		q, args = f.idx.AtLeast(grams, 1)
+	} else {
+		return // a scan
+	}
+	q, args = candidatesIn(q, args)
+	f.cond(q, args...)
+	f.driven = true
+}
+
+// Short needles (fts.ShortNeedle) have no gram of their own, but every
+// text containing one has a gram beginning with it. When those grams are
+// in few documents (rare letters, as "zx"), the index finds the
+// candidates; when in many (as "th"), scanning the texts is cheaper.
+const (
+	// maxShortGrams bounds the grams of a short needle's candidates.
+	maxShortGrams = 256
+	// A short needle's grams may be in at most 1/shortShare as many
+	// documents as the mailbox has messages: every candidate of the
+	// mailbox costs a read of its text, which is about what scanning
+	// two messages costs.
+	shortShare = 2
+)
+
+// shortNeedles returns, for the short needles of c whose candidates the
+// index should find (see shortShare), the grams that begin with them.
+func (s *Store) shortNeedles(ctx context.Context, tx reader, c *store.SearchCriteria, messages uint32) (map[string][]string, error) {
+	var out map[string][]string
+	var walk func(c *store.SearchCriteria) error
+	look := func(needle string) error {
+		folded := match.Fold(needle)
+		if !fts.ShortNeedle(folded) {
+			return nil
+		}
+		if _, done := out[folded]; done {
+			return nil
+		}
+		grams, ok, err := s.index.idx.Prefixed(ctx, readerTx{tx}, folded, maxShortGrams, int64(messages/shortShare))
+		if err != nil || !ok {
+			return err
+		}
+		if out == nil {
+			out = map[string][]string{}
+		}
+		out[folded] = grams
+		return nil
+	}
+	walk = func(c *store.SearchCriteria) error {
+		for _, n := range append(c.Body[:len(c.Body):len(c.Body)], c.Text...) {
+			if err := look(n); err != nil {
+				return err
+			}
+		}
+		for _, fz := range c.Fuzzy {
+			// FUZZY TEXT looks at the file names too, which end the
+			// document: not every short needle there begins a gram.
+			if fz.In == store.FuzzyBody && len(match.FuzzyWords(fz.Value)) == 0 {
+				if err := look(fz.Value); err != nil {
+					return err
+				}
+			}
+		}
+		for i := range c.Not {
+			if err := walk(&c.Not[i]); err != nil {
+				return err
+			}
+		}
+		for i := range c.Or {
+			if err := walk(&c.Or[i][0]); err != nil {
+				return err
+			}
+			if err := walk(&c.Or[i][1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return out, walk(c)
 }
 
 // tcond adds a text condition.
@@ -71,11 +161,7 @@ func (f *sqlFilter) substring(needle string, text bool) {
 	if folded == "" {
 		return // the empty string is in every text
 	}
-	if grams := fts.NeedleGrams(folded); grams != nil {
-		q, args := f.textCandidates(grams)
-		f.cond(q, args...)
-		f.driven = true
-	}
+	f.needleCandidates(folded)
 	if text {
 		f.tcond(containsFunc+"(?, t.header, t.body)", folded)
 	} else {
@@ -137,25 +223,18 @@ func (f *sqlFilter) fuzzy(fz store.FuzzyMatch) {
 			}
 			return // the empty string is in every text
 		}
-		if grams := fts.NeedleGrams(folded); grams != nil && fz.In != store.FuzzyHeader {
-			q, args := f.textCandidates(grams)
-			f.cond(q, args...)
-			f.driven = true
+		// Not a short needle in FUZZY TEXT: see shortNeedles.
+		if fz.In == store.FuzzyBody || (fz.In == store.FuzzyText && fts.NeedleGrams(folded) != nil) {
+			f.needleCandidates(folded)
 		}
 		add(fuzzyIn(fz, col), folded)
 		return
 	}
 	for _, w := range words {
 		if fz.In != store.FuzzyHeader {
-			// Candidates: blobs the index finds for enough grams.
-			var sum []string
-			var args []any
-			for _, g := range w.Grams {
-				q, a := f.textCandidates([]string{g})
-				sum = append(sum, "("+q+")")
-				args = append(args, a...)
-			}
-			f.cond("("+strings.Join(sum, " + ")+") >= "+strconv.Itoa(w.Need), args...)
+			q, args := candidatesIn(f.idx.AtLeast(w.Grams, w.Need))
+			f.cond(q, args...)
+			f.driven = true
 		}
 		q, args := fuzzyWordIn(fz, col, w)
 		add(q, args...)
@@ -228,12 +307,14 @@ func (m *mail) SearchRelevancy(ctx context.Context, id store.MailboxID, c *store
 		g    string
 	}
 	var grams []gram
+	blobs := false // a gram is looked for in a header column
 	for _, fz := range keys {
 		col := ""
 		if fz.In == store.FuzzyHeader {
 			if col = indexedColumn(strings.ToLower(fz.Field)); col == "" {
 				continue // not kept in a column: it matched, it does not rank
 			}
+			blobs = true
 		}
 		in := fuzzyIn(fz, col)
 		for _, w := range match.FuzzyWords(fz.Value) {
@@ -258,6 +339,13 @@ func (m *mail) SearchRelevancy(ctx context.Context, id store.MailboxID, c *store
 				sel.WriteString(", " + g.expr)
 				selArgs = append(selArgs, g.args...)
 			}
+			// By UID, the key of the messages rows. Left to itself, the
+			// planner prefers to scan the mailbox's part of an index
+			// that holds uid and blob_id: every message, for each chunk.
+			from := "messages m INDEXED BY " + messagesUIDIndex
+			if blobs {
+				from += " JOIN blobs b ON b.id = m.blob_id"
+			}
 			pos := make(map[store.UID]int, len(uids))
 			for i, u := range uids {
 				pos[u] = i
@@ -270,7 +358,7 @@ func (m *mail) SearchRelevancy(ctx context.Context, id store.MailboxID, c *store
 					args = append(args, u)
 				}
 				rows, err := tx.QueryContext(ctx, `SELECT m.uid, t.size`+sel.String()+`
-					FROM messages m JOIN blobs b ON b.id = m.blob_id JOIN blob_text t ON t.blob_id = m.blob_id
+					FROM `+from+` JOIN blob_text t ON t.blob_id = m.blob_id
 					WHERE m.mailbox_id = ? AND m.uid IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
 				if err != nil {
 					return err
@@ -306,6 +394,11 @@ func (m *mail) SearchRelevancy(ctx context.Context, id store.MailboxID, c *store
 	}
 	return uids, fts.Relevancy(scores), nil
 }
+
+// messagesUIDIndex is the index SQLite made for the UNIQUE (mailbox_id,
+// uid) of messages; its name follows from the schema (the table's first
+// unnamed constraint), which migrations never change.
+const messagesUIDIndex = "sqlite_autoindex_messages_1"
 
 // rankCacheFor is how long collection figures are reused: they change
 // slowly, and reading them costs a walk of the index.

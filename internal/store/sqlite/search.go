@@ -30,6 +30,9 @@ type sqlFilter struct {
 	complete bool
 	blobs    bool // the condition refers to b
 	idx      fts.Index
+	// short holds the grams beginning with each short needle whose
+	// candidates the index finds (shortNeedles).
+	short map[string][]string
 	// driven is set when conds hold a candidate condition of the full-text
 	// index, which the query should start from (ftsMailboxIndex).
 	driven bool
@@ -38,8 +41,8 @@ type sqlFilter struct {
 // Bound on the ranges of one UID set written into SQL.
 const maxSQLRanges = 64
 
-func translate(c *store.SearchCriteria, idx fts.Index) sqlFilter {
-	f := sqlFilter{complete: true, idx: idx}
+func translate(c *store.SearchCriteria, idx fts.Index, short map[string][]string) sqlFilter {
+	f := sqlFilter{complete: true, idx: idx, short: short}
 	f.add(c)
 	return f
 }
@@ -146,7 +149,7 @@ func (f *sqlFilter) add(c *store.SearchCriteria) {
 	f.addText(c)
 	// A NOT or OR over text conditions is a text condition itself.
 	for i := range c.Not {
-		sub := translate(&c.Not[i], f.idx)
+		sub := translate(&c.Not[i], f.idx, f.short)
 		if !sub.complete {
 			f.complete = false
 			continue
@@ -160,7 +163,7 @@ func (f *sqlFilter) add(c *store.SearchCriteria) {
 		f.blobs = f.blobs || sub.blobs
 	}
 	for i := range c.Or {
-		a, b := translate(&c.Or[i][0], f.idx), translate(&c.Or[i][1], f.idx)
+		a, b := translate(&c.Or[i][0], f.idx, f.short), translate(&c.Or[i][1], f.idx, f.short)
 		if !a.complete || !b.complete {
 			f.complete = false
 			continue
@@ -190,12 +193,17 @@ func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCr
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", store.ErrNotAllowed, err)
 	}
-	f := translate(c, m.s.index.idx)
 	var out []store.UID
 	err = m.s.readTx(ctx, func(tx reader) error {
-		if _, err := m.mailboxByID(ctx, tx, id); err != nil {
+		mb, err := m.mailboxByID(ctx, tx, id)
+		if err != nil {
 			return err
 		}
+		short, err := m.s.shortNeedles(ctx, tx, c, mb.messages)
+		if err != nil {
+			return err
+		}
+		f := translate(c, m.s.index.idx, short)
 		from := "messages m"
 		if f.driven {
 			from += " INDEXED BY messages_mailbox_blob"
@@ -205,7 +213,6 @@ func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCr
 		}
 		where, fargs := f.exact()
 		if !f.hasText() {
-			var err error
 			out, err = m.searchRows(ctx, tx, matcher, !f.complete, from, where, append([]any{id}, fargs...))
 			return err
 		}
