@@ -418,17 +418,20 @@ func (d *Dir) Sync(ctx context.Context, names []string) error {
 
 // openFile opens the file of the blob called name for reading.
 func (d *Dir) openFile(name string) (File, error) {
-	p, err := d.path(name)
-	if err != nil {
-		return nil, err
-	}
 	if d.rootFD >= 0 {
-		// path checked that name is a day directory and a file in it.
-		f, err := openReadAt(d.rootFD, name, p)
+		if !ValidName(name) {
+			return nil, fmt.Errorf("%w: %q", ErrInvalidName, name)
+		}
+		// A valid name is a day directory and a file in it.
+		f, err := openReadAt(d.rootFD, d.root, name)
 		if err != nil {
 			return nil, err
 		}
 		return f, nil
+	}
+	p, err := d.path(name)
+	if err != nil {
+		return nil, err
 	}
 	return d.fs.Open(p)
 }

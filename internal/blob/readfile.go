@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -19,17 +20,18 @@ import (
 // pread(2), safe for concurrent use; Close must come after every read has
 // returned, as its callers (one FETCH, one RETR, one Sync) ensure.
 type readFile struct {
-	fd   atomic.Int64 // -1 once closed
-	name string
+	fd atomic.Int64 // -1 once closed
+	// dir and rel make the file's name, for errors: built only then.
+	dir, rel string
 }
 
 func openRead(name string) (*readFile, error) {
-	return openReadAt(unix.AT_FDCWD, name, name)
+	return openReadAt(unix.AT_FDCWD, "", name)
 }
 
-// openReadAt opens rel, relative to the directory dirfd, for reading;
-// path is its name in errors.
-func openReadAt(dirfd int, rel, path string) (*readFile, error) {
+// openReadAt opens rel for reading, relative to the directory dirfd,
+// which is dir ("" for the current directory).
+func openReadAt(dirfd int, dir, rel string) (*readFile, error) {
 	var fd int
 	var err error
 	for {
@@ -38,18 +40,26 @@ func openReadAt(dirfd int, rel, path string) (*readFile, error) {
 			break
 		}
 	}
+	f := &readFile{dir: dir, rel: rel}
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, &os.PathError{Op: "open", Path: f.name(), Err: err}
 	}
-	f := &readFile{name: path}
 	f.fd.Store(int64(fd))
 	return f, nil
+}
+
+// name is the file's name.
+func (f *readFile) name() string {
+	if f.dir == "" {
+		return f.rel
+	}
+	return filepath.Join(f.dir, f.rel)
 }
 
 func (f *readFile) descriptor(op string) (int, error) {
 	fd := f.fd.Load()
 	if fd < 0 {
-		return -1, &os.PathError{Op: op, Path: f.name, Err: os.ErrClosed}
+		return -1, &os.PathError{Op: op, Path: f.name(), Err: os.ErrClosed}
 	}
 	return int(fd), nil
 }
@@ -62,7 +72,7 @@ func (f *readFile) ReadAt(p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	if off < 0 {
-		return 0, &os.PathError{Op: "readat", Path: f.name, Err: errors.New("negative offset")}
+		return 0, &os.PathError{Op: "readat", Path: f.name(), Err: errors.New("negative offset")}
 	}
 	n := 0
 	for n < len(p) {
@@ -71,7 +81,7 @@ func (f *readFile) ReadAt(p []byte, off int64) (int, error) {
 			continue
 		}
 		if err != nil {
-			return n, &os.PathError{Op: "read", Path: f.name, Err: err}
+			return n, &os.PathError{Op: "read", Path: f.name(), Err: err}
 		}
 		if m == 0 {
 			return n, io.EOF
@@ -83,7 +93,7 @@ func (f *readFile) ReadAt(p []byte, off int64) (int, error) {
 
 // Write fails: the file is open for reading only.
 func (f *readFile) Write([]byte) (int, error) {
-	return 0, &os.PathError{Op: "write", Path: f.name, Err: unix.EBADF}
+	return 0, &os.PathError{Op: "write", Path: f.name(), Err: unix.EBADF}
 }
 
 // Sync is fdatasync(2), which Linux allows on a descriptor opened for
@@ -97,7 +107,7 @@ func (f *readFile) Sync() error {
 		err := unix.Fdatasync(fd)
 		if err != unix.EINTR {
 			if err != nil {
-				return &os.PathError{Op: "fdatasync", Path: f.name, Err: err}
+				return &os.PathError{Op: "fdatasync", Path: f.name(), Err: err}
 			}
 			return nil
 		}
@@ -117,21 +127,21 @@ func (f *readFile) Stat() (fs.FileInfo, error) {
 		}
 	}
 	if err != nil {
-		return nil, &os.PathError{Op: "stat", Path: f.name, Err: err}
+		return nil, &os.PathError{Op: "stat", Path: f.name(), Err: err}
 	}
-	return &fileStat{name: f.name, st: st}, nil
+	return &fileStat{name: f.rel, st: st}, nil
 }
 
 // Close closes the descriptor once; later calls fail with os.ErrClosed.
 func (f *readFile) Close() error {
 	fd := f.fd.Swap(-1)
 	if fd < 0 {
-		return &os.PathError{Op: "close", Path: f.name, Err: os.ErrClosed}
+		return &os.PathError{Op: "close", Path: f.name(), Err: os.ErrClosed}
 	}
 	// Not retried on EINTR: Linux releases the descriptor whatever
 	// close(2) returns (close(2), "Dealing with error returns").
 	if err := unix.Close(int(fd)); err != nil {
-		return &os.PathError{Op: "close", Path: f.name, Err: err}
+		return &os.PathError{Op: "close", Path: f.name(), Err: err}
 	}
 	return nil
 }
