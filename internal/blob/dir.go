@@ -337,12 +337,23 @@ func (d *Dir) Open(ctx context.Context, name string) (Reader, error) {
 		}
 		return nil, fmt.Errorf("blob: opening %s: %w", name, err)
 	}
-	fi, err := f.Stat()
+	size, err := fileSize(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("blob: stat %s: %w", name, err)
 	}
-	return &reader{File: f, size: fi.Size()}, nil
+	return &reader{File: f, size: size}, nil
+}
+
+func fileSize(f File) (int64, error) {
+	if rf, ok := f.(*readFile); ok {
+		return rf.size()
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
 }
 
 type reader struct {

@@ -115,21 +115,35 @@ func (f *readFile) Sync() error {
 }
 
 func (f *readFile) Stat() (fs.FileInfo, error) {
-	fd, err := f.descriptor("stat")
-	if err != nil {
+	st := &fileStat{name: f.rel}
+	if err := f.fstat(&st.st); err != nil {
 		return nil, err
 	}
-	var st unix.Stat_t
+	return st, nil
+}
+
+func (f *readFile) fstat(st *unix.Stat_t) error {
+	fd, err := f.descriptor("stat")
+	if err != nil {
+		return err
+	}
 	for {
-		err = unix.Fstat(fd, &st)
+		err = unix.Fstat(fd, st)
 		if err != unix.EINTR {
 			break
 		}
 	}
 	if err != nil {
-		return nil, &os.PathError{Op: "stat", Path: f.name(), Err: err}
+		return &os.PathError{Op: "stat", Path: f.name(), Err: err}
 	}
-	return &fileStat{name: f.rel, st: st}, nil
+	return nil
+}
+
+// size is Stat().Size() without a FileInfo to allocate.
+func (f *readFile) size() (int64, error) {
+	var st unix.Stat_t
+	err := f.fstat(&st)
+	return st.Size, err
 }
 
 // Close closes the descriptor once; later calls fail with os.ErrClosed.
