@@ -19,17 +19,34 @@ const messageCols = `m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.in
 
 // scanMessage reads messageCols (and extra destinations after them).
 func scanMessage(sc interface{ Scan(...any) error }, extra ...any) (store.Message, error) {
-	var msg store.Message
-	var kw string
-	var idate, itz, sdate, blobID int64
-	dest := append([]any{&msg.UID, &msg.ModSeq, &msg.Flags, &kw, &idate, &itz, &sdate, &msg.Size, &blobID}, extra...)
-	if err := sc.Scan(dest...); err != nil {
-		return msg, err
+	return newMessageScanner(extra...).scan(sc)
+}
+
+// messageScanner reads rows of messageCols (and extra columns) into
+// destinations made once for a query, not once per row.
+type messageScanner struct {
+	msg                       store.Message
+	kw                        string
+	idate, itz, sdate, blobID int64
+	dest                      []any
+}
+
+func newMessageScanner(extra ...any) *messageScanner {
+	ms := &messageScanner{}
+	ms.dest = append([]any{&ms.msg.UID, &ms.msg.ModSeq, &ms.msg.Flags, &ms.kw, &ms.idate, &ms.itz, &ms.sdate, &ms.msg.Size, &ms.blobID}, extra...)
+	return ms
+}
+
+func (ms *messageScanner) scan(sc interface{ Scan(...any) error }) (store.Message, error) {
+	ms.msg = store.Message{}
+	if err := sc.Scan(ms.dest...); err != nil {
+		return store.Message{}, err
 	}
-	msg.Keywords = splitKeywords(kw)
-	msg.InternalDate = unixTime(idate, itz)
-	msg.SaveDate = unixTime(sdate, 0)
-	msg.Blob = strconv.FormatInt(blobID, 10)
+	msg := ms.msg
+	msg.Keywords = splitKeywords(ms.kw)
+	msg.InternalDate = unixTime(ms.idate, ms.itz)
+	msg.SaveDate = unixTime(ms.sdate, 0)
+	msg.Blob = strconv.FormatInt(ms.blobID, 10)
 	return msg, nil
 }
 
@@ -143,8 +160,9 @@ func (m *mail) Changes(ctx context.Context, id store.MailboxID, since store.ModS
 		if err != nil {
 			return err
 		}
+		sc := newMessageScanner()
 		for rows.Next() {
-			msg, err := scanMessage(rows)
+			msg, err := sc.scan(rows)
 			if err != nil {
 				rows.Close()
 				return err
@@ -251,8 +269,9 @@ func (m *mail) messagesIn(ctx context.Context, q reader, id store.MailboxID, r s
 	if opts.Structure {
 		extra = []any{&structure}
 	}
+	sc := newMessageScanner(extra...)
 	for rows.Next() {
-		msg, err := scanMessage(rows, extra...)
+		msg, err := sc.scan(rows)
 		if err != nil {
 			return out, err
 		}
@@ -264,6 +283,12 @@ func (m *mail) messagesIn(ctx context.Context, q reader, id store.MailboxID, r s
 			if err := json.Unmarshal(structure, msg.Part); err != nil {
 				return out, fmt.Errorf("sqlite: structure of message %d: %w", msg.UID, err)
 			}
+		}
+		if out == nil {
+			// Room for the whole range when it is small (a FETCH of a
+			// screenful of messages) saves growing the slice row by
+			// row.
+			out = make([]store.Message, 0, min(uint64(r.Stop)-uint64(r.Start)+1, 64))
 		}
 		out = append(out, msg)
 	}
