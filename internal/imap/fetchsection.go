@@ -60,10 +60,10 @@ type messageBody struct {
 }
 
 // fetchBuffers are one FETCH command's buffers, reused from message to
-// message: a header read from the body, the HEADER.FIELDS output built
-// from it, and the buffer literals are copied through.
+// message: the HEADER.FIELDS output, and the buffer that literals are
+// copied through, which also takes the header read from a body: a header
+// serves only to resolve items, all of them before any literal is copied.
 type fetchBuffers struct {
-	header []byte
 	fields []byte
 	copy   *[]byte // from literalBufs, once needed
 }
@@ -116,7 +116,7 @@ func (mb *messageBody) rootHeader() ([]byte, error) {
 	}
 	var buf []byte
 	if mb.bufs != nil {
-		buf = mb.bufs.header[:0]
+		buf = mb.bufs.copyBuf()[:0]
 	}
 	size, n := mb.m.Size, min(mb.m.Size, firstHeaderRead)
 	if mb.m.Part != nil {
@@ -147,9 +147,6 @@ func (mb *messageBody) rootHeader() ([]byte, error) {
 			break // no empty line: the header is the whole message
 		}
 		n = min(size, 4*n)
-	}
-	if mb.bufs != nil {
-		mb.bufs.header = buf
 	}
 	mb.header, mb.headerRead = buf[:n], true
 	return mb.header, nil
