@@ -2,16 +2,27 @@
 //
 // Events are wake-up calls, not the changes themselves: a session that is
 // woken reads what changed from the store (store.Mail.Changes), so that a
-// slow or briefly absent session can never miss or misorder a change.
+// slow or briefly absent session can never miss or misorder a change. An
+// event does say up to which MODSEQ its mailbox changed, so that sessions
+// woken by the same change can share one read of it.
+//
+// A session learns of pending events from its channel (C) or, while it
+// waits for its client rather than for events (IDLE), from a function the
+// subscription starts in a goroutine of its own (WakeFunc): an idle session
+// then needs no goroutine of its own to watch for events.
 //
 // Invariants:
 //   - Publish never blocks: a subscriber that has not drained its events
-//     keeps one pending wake-up and the set of mailboxes touched since.
+//     keeps one pending wake-up and the set of mailboxes touched since,
+//     each with the highest MODSEQ published for it.
+//   - A wake function runs at most once per WakeFunc, and never while its
+//     subscription's lock is held.
 //   - A Hub holds no package-level state; tests run many in one process.
 package notify
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 	"sync"
 )
 
@@ -33,13 +44,20 @@ type Event struct {
 	Account int64
 	Kind    Kind
 	Mailbox int64 // for MailboxChanged
-	ModSeq  uint64
+	// ModSeq is, for MailboxChanged, the mailbox's highest MODSEQ once
+	// the change committed (0: not known).
+	ModSeq uint64
 }
 
 // Hub routes events to the subscribers of each account.
 type Hub struct {
 	mu   sync.Mutex
 	subs map[int64]map[*Subscription]struct{}
+	// scratch holds the subscribers of the event being published, so
+	// that their wake-ups run outside mu; publishing is serialised by
+	// pubMu so that one buffer serves every event.
+	pubMu   sync.Mutex
+	scratch []*Subscription
 }
 
 // NewHub returns an empty hub.
@@ -53,10 +71,23 @@ type Subscription struct {
 	account int64
 	c       chan struct{}
 
-	mu        sync.Mutex
-	mailboxes map[int64]struct{}
+	mu sync.Mutex
+	// pending is what accumulated since the last Take; outMailboxes and
+	// outModSeqs hold what the last Take returned.
+	pending      []change
+	outMailboxes []int64
+	outModSeqs   []uint64
 	mailboxesChanged,
 	removed bool
+	// wake is the function WakeFunc armed, nil when none is.
+	wake func()
+}
+
+// change is a mailbox with events pending and the highest MODSEQ
+// published for it.
+type change struct {
+	mailbox int64
+	modseq  uint64
 }
 
 // Subscribe starts delivering the events of account. Close the
@@ -74,10 +105,14 @@ func (h *Hub) Subscribe(account int64) *Subscription {
 	return s
 }
 
-// Publish delivers ev to every subscriber of its account.
+// Publish delivers ev to every subscriber of its account. It costs no
+// allocation per subscriber: with thousands of sessions on one mailbox,
+// each delivery reaches all of them.
 func (h *Hub) Publish(ev Event) {
+	h.pubMu.Lock()
+	defer h.pubMu.Unlock()
 	h.mu.Lock()
-	subs := make([]*Subscription, 0, len(h.subs[ev.Account]))
+	subs := h.scratch[:0]
 	for s := range h.subs[ev.Account] {
 		subs = append(subs, s)
 	}
@@ -85,6 +120,11 @@ func (h *Hub) Publish(ev Event) {
 	for _, s := range subs {
 		s.add(ev)
 	}
+	clear(subs) // no reference keeps a closed subscription alive
+	if cap(subs) > 1024 && len(subs) < cap(subs)/4 {
+		subs = nil // one large account should not pin its buffer
+	}
+	h.scratch = subs[:0]
 }
 
 // Subscribers reports how many subscriptions an account has.
@@ -98,28 +138,73 @@ func (s *Subscription) add(ev Event) {
 	s.mu.Lock()
 	switch ev.Kind {
 	case MailboxChanged:
-		if s.mailboxes == nil {
-			s.mailboxes = make(map[int64]struct{})
-		}
-		s.mailboxes[ev.Mailbox] = struct{}{}
+		s.addChange(ev.Mailbox, ev.ModSeq)
 	case MailboxesChanged:
 		s.mailboxesChanged = true
 	case AccountRemoved:
 		s.removed = true
 	}
+	wake := s.wake
+	s.wake = nil
 	s.mu.Unlock()
+	if wake != nil {
+		go wake()
+	}
 	select {
 	case s.c <- struct{}{}:
 	default: // a wake-up is already pending
 	}
 }
 
+// addChange records a change of mailbox up to modseq; the list stays
+// short (the mailboxes touched since the session last looked).
+func (s *Subscription) addChange(mailbox int64, modseq uint64) {
+	for i := range s.pending {
+		if p := &s.pending[i]; p.mailbox == mailbox {
+			p.modseq = max(p.modseq, modseq)
+			return
+		}
+	}
+	s.pending = append(s.pending, change{mailbox, modseq})
+}
+
 // C is signalled when events are pending; read them with Take.
 func (s *Subscription) C() <-chan struct{} { return s.c }
 
+// WakeFunc arranges for f to be called, in a goroutine of its own, once
+// events are pending: at once if some already are, otherwise at the next
+// event for the account. f is called at most once; call WakeFunc again
+// to wait for further events. A later WakeFunc replaces an earlier one
+// that has not fired. The channel (C) is signalled as well.
+func (s *Subscription) WakeFunc(f func()) {
+	s.mu.Lock()
+	if len(s.pending) > 0 || s.mailboxesChanged || s.removed {
+		s.wake = nil
+		s.mu.Unlock()
+		go f()
+		return
+	}
+	s.wake = f
+	s.mu.Unlock()
+}
+
+// StopWake disarms the function of WakeFunc. It reports whether one was
+// armed: false means none was, or it has been started (or is about to be)
+// and the caller must synchronise with it itself.
+func (s *Subscription) StopWake() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	armed := s.wake != nil
+	s.wake = nil
+	return armed
+}
+
 // Pending is what accumulated since the last Take.
 type Pending struct {
-	Mailboxes        []int64 // mailboxes with MailboxChanged, ascending
+	Mailboxes []int64 // mailboxes with MailboxChanged, ascending
+	// ModSeqs[i] is the highest MODSEQ published for Mailboxes[i] (0: not
+	// known): the store holds at least that much of its changes.
+	ModSeqs          []uint64
 	MailboxesChanged bool
 	AccountRemoved   bool
 }
@@ -131,25 +216,44 @@ func (p Pending) Empty() bool {
 
 // Has reports whether mailbox changed.
 func (p Pending) Has(mailbox int64) bool {
-	i := sort.Search(len(p.Mailboxes), func(i int) bool { return p.Mailboxes[i] >= mailbox })
-	return i < len(p.Mailboxes) && p.Mailboxes[i] == mailbox
+	_, ok := slices.BinarySearch(p.Mailboxes, mailbox)
+	return ok
 }
 
-// Take returns and clears what is pending.
+// ModSeq returns the highest MODSEQ published for mailbox, and whether it
+// changed at all.
+func (p Pending) ModSeq(mailbox int64) (uint64, bool) {
+	i, ok := slices.BinarySearch(p.Mailboxes, mailbox)
+	if !ok {
+		return 0, false
+	}
+	return p.ModSeqs[i], true
+}
+
+// Take returns and clears what is pending. The slices of the result stay
+// valid until the next Take, which reuses them: a session that takes its
+// events in turn allocates nothing once its buffers have grown.
 func (s *Subscription) Take() Pending {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var p Pending
-	for id := range s.mailboxes {
-		p.Mailboxes = append(p.Mailboxes, id)
+	if len(s.pending) > 0 {
+		slices.SortFunc(s.pending, func(a, b change) int { return cmp.Compare(a.mailbox, b.mailbox) })
+		s.outMailboxes, s.outModSeqs = s.outMailboxes[:0], s.outModSeqs[:0]
+		for _, c := range s.pending {
+			s.outMailboxes = append(s.outMailboxes, c.mailbox)
+			s.outModSeqs = append(s.outModSeqs, c.modseq)
+		}
+		p.Mailboxes, p.ModSeqs = s.outMailboxes, s.outModSeqs
+		s.pending = s.pending[:0]
 	}
-	sort.Slice(p.Mailboxes, func(i, j int) bool { return p.Mailboxes[i] < p.Mailboxes[j] })
 	p.MailboxesChanged, p.AccountRemoved = s.mailboxesChanged, s.removed
-	s.mailboxes, s.mailboxesChanged, s.removed = nil, false, false
+	s.mailboxesChanged, s.removed = false, false
 	return p
 }
 
-// Close stops delivery.
+// Close stops delivery. A wake function armed and not yet started is
+// dropped.
 func (s *Subscription) Close() {
 	h := s.hub
 	h.mu.Lock()
@@ -160,4 +264,5 @@ func (s *Subscription) Close() {
 		}
 	}
 	h.mu.Unlock()
+	s.StopWake()
 }
