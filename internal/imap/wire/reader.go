@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Defaults for zero Options fields.
@@ -110,10 +111,20 @@ const tailSize = 64
 //
 // Invariant: when the parser fails, the literal announced at the end of the
 // current line, if any, has not been read yet.
+//
+// A pooled Reader (NewPooledReader) waits for the first octet of each
+// command without a buffer, then borrows one from a ReaderPool for the
+// command and gives it back when nothing more is buffered: a connection
+// that waits for its client holds no read buffer.
 type Reader struct {
 	br   *bufio.Reader
 	opts Options
 	cont func(text string) error
+
+	// pool is set in pooled mode; br is then nil between commands, and
+	// reads from lead, which holds the octet that ended the wait.
+	pool *ReaderPool
+	lead leadReader
 
 	line     []byte // current line of the command, without its line ending
 	pos      int    // parse position in line
@@ -136,12 +147,129 @@ func NewReader(br *bufio.Reader, opts Options, cont func(text string) error) *Re
 	return &Reader{br: br, opts: opts.withDefaults(), cont: cont}
 }
 
-// Reset switches the reader to a new stream (after STARTTLS or COMPRESS).
-func (r *Reader) Reset(br *bufio.Reader) { r.br = br }
+// NewPooledReader returns a Reader on src whose buffers pool lends.
+func NewPooledReader(src io.Reader, pool *ReaderPool, opts Options, cont func(text string) error) *Reader {
+	r := &Reader{opts: opts.withDefaults(), cont: cont}
+	r.ResetPooled(src, pool)
+	return r
+}
+
+// Reset switches the reader to a new stream (after STARTTLS or COMPRESS),
+// buffered by br. Take what is still buffered first (Pending).
+func (r *Reader) Reset(br *bufio.Reader) {
+	r.release(true)
+	r.br, r.pool, r.lead = br, nil, leadReader{}
+}
+
+// ResetPooled switches the reader to a new stream, src, buffered by
+// buffers from pool. Take what is still buffered first (Pending).
+func (r *Reader) ResetPooled(src io.Reader, pool *ReaderPool) {
+	r.release(true)
+	r.br, r.pool, r.lead = nil, pool, leadReader{r: src}
+}
 
 // Buffered reports how many bytes are buffered but not yet read: after
 // STARTTLS it must be zero, or the client injected plaintext.
-func (r *Reader) Buffered() int { return r.br.Buffered() }
+func (r *Reader) Buffered() int {
+	if r.br == nil {
+		return 0
+	}
+	return r.br.Buffered() + r.lead.n
+}
+
+// Pending returns a copy of what is buffered but not yet read (the start
+// of a compressed stream after COMPRESS).
+func (r *Reader) Pending() []byte {
+	n := r.Buffered()
+	if n == 0 {
+		return nil
+	}
+	out := make([]byte, 0, n)
+	out = append(out, r.lead.b[:r.lead.n]...)
+	b, _ := r.br.Peek(r.br.Buffered())
+	return append(out, b...)
+}
+
+// ReaderPool lends read buffers to pooled Readers. The zero value lends
+// buffers of DefaultReadBuffer octets.
+type ReaderPool struct {
+	// Size is the size of the buffers; 0 means DefaultReadBuffer.
+	Size int
+	pool sync.Pool
+}
+
+// DefaultReadBuffer is the size of a ReaderPool's buffers by default.
+const DefaultReadBuffer = 4096
+
+func (p *ReaderPool) get(src io.Reader) *bufio.Reader {
+	if br, ok := p.pool.Get().(*bufio.Reader); ok {
+		br.Reset(src)
+		return br
+	}
+	size := p.Size
+	if size <= 0 {
+		size = DefaultReadBuffer
+	}
+	return bufio.NewReaderSize(src, size)
+}
+
+func (p *ReaderPool) put(br *bufio.Reader) {
+	br.Reset(nil) // no reference keeps the connection alive
+	p.pool.Put(br)
+}
+
+// leadReader reads the octet that ended a pooled Reader's wait, then its
+// stream.
+type leadReader struct {
+	b [1]byte
+	n int
+	r io.Reader
+}
+
+func (l *leadReader) Read(p []byte) (int, error) {
+	if l.n > 0 && len(p) > 0 {
+		p[0] = l.b[0]
+		l.n = 0
+		return 1, nil
+	}
+	return l.r.Read(p)
+}
+
+// acquire makes sure a pooled Reader has a buffer. Without one it waits
+// for the next octet of the stream in a buffer of one octet: a connection
+// at rest holds no read buffer. It returns the stream's error, io.EOF
+// when the stream ended before the octet.
+func (r *Reader) acquire() error {
+	if r.br != nil {
+		return nil
+	}
+	for {
+		n, err := r.lead.r.Read(r.lead.b[:])
+		if n > 0 {
+			break // an error comes again with the next read
+		}
+		if err != nil {
+			return err
+		}
+	}
+	r.lead.n = 1
+	r.br = r.pool.get(&r.lead)
+	return nil
+}
+
+// release gives a pooled Reader's buffer back once nothing is left in it,
+// or regardless with force (the stream changes).
+func (r *Reader) release(force bool) {
+	if r.pool == nil || r.br == nil {
+		return
+	}
+	if !force && r.Buffered() > 0 {
+		return
+	}
+	r.pool.put(r.br)
+	r.br = nil
+	r.lead.n = 0
+}
 
 // ReadCommand reads one whole command, including its literals. It returns
 // an *Error for a command it refuses, or the I/O error that ended the
@@ -151,6 +279,8 @@ func (r *Reader) Buffered() int { return r.br.Buffered() }
 // lenience, in a bare LF. APPEND message literals in the result belong to the
 // caller, who must Close them.
 func (r *Reader) ReadCommand() (cmd *Command, err error) {
+	// Deferred first, so it runs last, after the recovery below.
+	defer r.release(false)
 	r.begin()
 	for {
 		if err := r.readLine(r.opts.MaxLineLength); err != nil {
@@ -159,6 +289,7 @@ func (r *Reader) ReadCommand() (cmd *Command, err error) {
 		if r.overlong || len(r.line) > 0 {
 			break
 		}
+		r.release(false) // an empty line: wait for more without a buffer
 	}
 	r.lineBudget -= len(r.line)
 
@@ -218,6 +349,7 @@ func (r *Reader) begin() {
 // refusing lines over MaxLineLength with an *Error. The returned slice is the
 // caller's.
 func (r *Reader) ReadLine() ([]byte, error) {
+	defer r.release(false)
 	if err := r.readLine(r.opts.MaxLineLength); err != nil {
 		return nil, err
 	}
@@ -233,6 +365,9 @@ func (r *Reader) ReadLine() ([]byte, error) {
 // the stream stays positioned after the line. At EOF before any octet it
 // returns io.EOF, within a line io.ErrUnexpectedEOF.
 func (r *Reader) readLine(limit int) error {
+	if err := r.acquire(); err != nil {
+		return err
+	}
 	r.line = r.line[:0]
 	r.pos = 0
 	r.overlong = false

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -17,17 +18,87 @@ const maxQuoted = 4096
 //
 // The Writer does not check what it is given beyond what its methods
 // document: callers build responses from the grammar of RFC 9051 section 9.
+//
+// A pooled Writer (NewPooledWriter) takes its buffer from a WriterPool when
+// it starts writing and gives it back once Flush has sent everything: a
+// connection that waits for its client holds no write buffer.
 type Writer struct {
 	bw   *bufio.Writer
 	utf8 bool
 	err  error
+	// dst and pool are set in pooled mode; bw is then nil while nothing
+	// is buffered.
+	dst  io.Writer
+	pool *WriterPool
 }
 
 // NewWriter returns a Writer on bw.
 func NewWriter(bw *bufio.Writer) *Writer { return &Writer{bw: bw} }
 
-// Reset switches to a new stream (after STARTTLS or COMPRESS).
-func (w *Writer) Reset(bw *bufio.Writer) { w.bw = bw }
+// NewPooledWriter returns a Writer to dst that buffers in buffers lent by
+// pool.
+func NewPooledWriter(dst io.Writer, pool *WriterPool) *Writer {
+	return &Writer{dst: dst, pool: pool}
+}
+
+// Reset switches to a new stream (after STARTTLS or COMPRESS), buffered
+// by bw. Flush first: what a pooled Writer still buffers is dropped.
+func (w *Writer) Reset(bw *bufio.Writer) {
+	w.release()
+	w.bw, w.dst, w.pool = bw, nil, nil
+}
+
+// ResetPooled switches to a new stream, dst, buffered by buffers from
+// pool. Flush first: what a pooled Writer still buffers is dropped.
+func (w *Writer) ResetPooled(dst io.Writer, pool *WriterPool) {
+	w.release()
+	w.bw, w.dst, w.pool = nil, dst, pool
+}
+
+// buf returns the buffer to write to, borrowing one in pooled mode.
+func (w *Writer) buf() *bufio.Writer {
+	if w.bw == nil {
+		w.bw = w.pool.get(w.dst)
+	}
+	return w.bw
+}
+
+// release gives a pooled Writer's buffer back.
+func (w *Writer) release() {
+	if w.pool != nil && w.bw != nil {
+		w.pool.put(w.bw)
+		w.bw = nil
+	}
+}
+
+// WriterPool lends write buffers to pooled Writers. The zero value lends
+// buffers of DefaultWriteBuffer octets.
+type WriterPool struct {
+	// Size is the size of the buffers; 0 means DefaultWriteBuffer.
+	Size int
+	pool sync.Pool
+}
+
+// DefaultWriteBuffer is the size of a WriterPool's buffers by default: a
+// typical response fits, and larger ones flush it as they go.
+const DefaultWriteBuffer = 4096
+
+func (p *WriterPool) get(dst io.Writer) *bufio.Writer {
+	if bw, ok := p.pool.Get().(*bufio.Writer); ok {
+		bw.Reset(dst)
+		return bw
+	}
+	size := p.Size
+	if size <= 0 {
+		size = DefaultWriteBuffer
+	}
+	return bufio.NewWriterSize(dst, size)
+}
+
+func (p *WriterPool) put(bw *bufio.Writer) {
+	bw.Reset(nil) // no reference keeps the connection alive
+	p.pool.Put(bw)
+}
 
 // SetUTF8 allows UTF-8 in quoted strings (IMAP4rev2, or ENABLE UTF8=ACCEPT).
 // Without it, strings with 8-bit octets are sent as literals.
@@ -41,7 +112,7 @@ func (w *Writer) Raw(s string) {
 	if w.err != nil {
 		return
 	}
-	_, w.err = w.bw.WriteString(s)
+	_, w.err = w.buf().WriteString(s)
 }
 
 // Byte writes one byte verbatim.
@@ -49,7 +120,7 @@ func (w *Writer) Byte(c byte) {
 	if w.err != nil {
 		return
 	}
-	w.err = w.bw.WriteByte(c)
+	w.err = w.buf().WriteByte(c)
 }
 
 // SP writes one space.
@@ -63,18 +134,19 @@ func (w *Writer) Number(n uint64) {
 	if w.err != nil {
 		return
 	}
+	bw := w.buf()
 	if n < 10 {
-		w.err = w.bw.WriteByte('0' + byte(n))
+		w.err = bw.WriteByte('0' + byte(n))
 		return
 	}
 	// AvailableBuffer lets strconv format in place, without allocating,
 	// when there is room for the longest number.
-	if w.bw.Available() < 20 {
-		if w.err = w.bw.Flush(); w.err != nil {
+	if bw.Available() < 20 {
+		if w.err = bw.Flush(); w.err != nil {
 			return
 		}
 	}
-	_, w.err = w.bw.Write(strconv.AppendUint(w.bw.AvailableBuffer(), n, 10))
+	_, w.err = bw.Write(strconv.AppendUint(bw.AvailableBuffer(), n, 10))
 }
 
 // Atom writes s verbatim; the caller ensures it is a valid atom or flag.
@@ -120,17 +192,18 @@ func (w *Writer) quoted(s string) {
 	if w.err != nil {
 		return
 	}
-	w.bw.WriteByte('"')
+	bw := w.buf()
+	bw.WriteByte('"')
 	start := 0
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c == '"' || c == '\\' {
-			w.bw.WriteString(s[start:i])
-			w.bw.WriteByte('\\')
+			bw.WriteString(s[start:i])
+			bw.WriteByte('\\')
 			start = i
 		}
 	}
-	w.bw.WriteString(s[start:])
-	w.err = w.bw.WriteByte('"')
+	bw.WriteString(s[start:])
+	w.err = bw.WriteByte('"')
 }
 
 // literalString writes s as a synchronizing-form literal, {n} CRLF s: the
@@ -192,7 +265,7 @@ func (w *Writer) Literal(size int64, r io.Reader, binary bool) {
 	if w.err != nil {
 		return
 	}
-	n, err := io.CopyN(w.bw, r, size)
+	n, err := io.CopyN(w.buf(), r, size)
 	if err == io.EOF && n < size {
 		err = io.ErrUnexpectedEOF
 	}
@@ -205,7 +278,7 @@ func (w *Writer) LiteralBytes(b []byte, binary bool) {
 	if w.err != nil {
 		return
 	}
-	_, w.err = w.bw.Write(b)
+	_, w.err = w.buf().Write(b)
 }
 
 // LiteralAt writes size octets of r from off as a literal, or a literal8
@@ -220,6 +293,7 @@ func (w *Writer) LiteralAt(size int64, r io.ReaderAt, off int64, binary bool, bu
 		buf = make([]byte, 4096)
 	}
 	for size > 0 && w.err == nil {
+		bw := w.buf()
 		b := buf[:min(int64(len(buf)), size)]
 		n, err := r.ReadAt(b, off)
 		if n < len(b) {
@@ -229,7 +303,7 @@ func (w *Writer) LiteralAt(size int64, r io.ReaderAt, off int64, binary bool, bu
 			w.err = err
 			return
 		}
-		_, w.err = w.bw.Write(b)
+		_, w.err = bw.Write(b)
 		off += int64(n)
 		size -= int64(n)
 	}
@@ -252,12 +326,13 @@ func (w *Writer) DateTime(t time.Time) {
 	}
 	// Formatted in place, as Number does: a buffer of its own would
 	// escape to the heap through bufio's Write.
-	if w.bw.Available() < dateTimeLen {
-		if w.err = w.bw.Flush(); w.err != nil {
+	bw := w.buf()
+	if bw.Available() < dateTimeLen {
+		if w.err = bw.Flush(); w.err != nil {
 			return
 		}
 	}
-	_, w.err = w.bw.Write(appendDateTime(w.bw.AvailableBuffer(), t))
+	_, w.err = bw.Write(appendDateTime(bw.AvailableBuffer(), t))
 }
 
 // dateTimeLen is the length of a quoted date-time.
@@ -300,11 +375,18 @@ func append2(b []byte, n int) []byte {
 	return append(b, byte('0'+n/10), byte('0'+n%10))
 }
 
-// Flush sends what is buffered.
+// Flush sends what is buffered. A pooled Writer then gives its buffer
+// back.
 func (w *Writer) Flush() error {
 	if w.err != nil {
 		return w.err
 	}
+	if w.bw == nil {
+		return nil // pooled, nothing buffered
+	}
 	w.err = w.bw.Flush()
+	if w.err == nil {
+		w.release()
+	}
 	return w.err
 }
