@@ -221,11 +221,29 @@ func (c *session) syncSelected(ctx context.Context, allowExpunge, force bool) er
 			return err
 		}
 	}
-	if !force && !s.dirty && !p.Has(int64(s.mbox.ID)) && !(allowExpunge && len(s.expunged) > 0) {
-		return nil
+	need, woken := p.ModSeq(int64(s.mbox.ID))
+	if !force && !s.dirty && !(allowExpunge && len(s.expunged) > 0) {
+		if !woken || need != 0 && store.ModSeq(need) <= s.modseq {
+			// Nothing changed, or only what this session read back
+			// already (its own STORE, say).
+			return nil
+		}
+	}
+	var (
+		cs   store.ChangeSet
+		memo *changeEntry
+		err  error
+	)
+	if force || s.dirty || need == 0 {
+		// The session's own change, or a change of unknown MODSEQ:
+		// read the store as it is now.
+		cs, err = c.mail.Changes(ctx, s.mbox.ID, s.modseq)
+	} else {
+		// A wake-up that the other sessions of the mailbox got too:
+		// share one read (notifychanges.go).
+		cs, memo, err = c.sharedChanges(ctx, s.mbox.ID, s.modseq, store.ModSeq(need))
 	}
 	s.dirty = false
-	cs, err := c.mail.Changes(ctx, s.mbox.ID, s.modseq)
 	if err != nil {
 		return err
 	}
@@ -270,9 +288,10 @@ func (c *session) syncSelected(ctx context.Context, allowExpunge, force bool) er
 	}
 	if len(fresh) > 0 {
 		s.uids = append(s.uids, fresh...)
-		if !s.readOnly {
+		if !s.readOnly && memo.claimOnce() {
 			claimed, err := c.mail.ClaimRecent(ctx, s.mbox.ID)
 			if err != nil {
+				memo.unclaim()
 				return err
 			}
 			s.recent = mergeUIDs(s.recent, claimed)

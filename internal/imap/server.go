@@ -87,6 +87,7 @@ type Server struct {
 
 	sessions sessions.Registry
 	nextID   atomic.Uint64
+	changes  changeMemo // reads of changes shared by woken sessions
 }
 
 // ServeConn runs one IMAP connection to its end. With implicitTLS the
