@@ -83,6 +83,8 @@ type session struct {
 
 	// okCode is the response code of the tagged OK a handler asks for.
 	okCode string
+	// idle is shared with the pushes during IDLE (idle.go).
+	idle idleState
 
 	interrupted atomic.Bool
 }
