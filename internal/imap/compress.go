@@ -33,11 +33,7 @@ func (c *session) cmdCompress(ctx context.Context, cmd *wire.Command) error {
 	// The client sends nothing after COMPRESS until it saw the OK
 	// (section 3), so nothing should be buffered; if something is, it
 	// is already compressed and goes to the decompressor first.
-	var pending []byte
-	if n := c.br.Buffered(); n > 0 {
-		pending, _ = c.br.Peek(n)
-		pending = bytes.Clone(pending)
-	}
+	pending := c.r.Pending()
 	src := io.Reader(c.conn)
 	if len(pending) > 0 {
 		src = io.MultiReader(bytes.NewReader(pending), c.conn)

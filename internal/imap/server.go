@@ -88,6 +88,9 @@ type Server struct {
 	sessions sessions.Registry
 	nextID   atomic.Uint64
 	changes  changeMemo // reads of changes shared by woken sessions
+	// readBufs and writeBufs lend sessions their buffers.
+	readBufs  wire.ReaderPool
+	writeBufs wire.WriterPool
 }
 
 // ServeConn runs one IMAP connection to its end. With implicitTLS the

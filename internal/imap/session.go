@@ -37,6 +37,8 @@ type session struct {
 	limits Limits
 	raw    net.Conn // the TCP connection: deadlines and Close go here
 	conn   net.Conn // raw, or the TLS connection over it
+	// br and bw are the buffers of a compressed session; others borrow
+	// theirs (newSession).
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	r      *wire.Reader
@@ -105,10 +107,10 @@ func newSession(srv *Server, conn net.Conn) *session {
 		c.remote = ap
 	}
 	c.log = srv.logger().With("proto", "imap", "session", srv.nextID.Add(1), "remote", c.remote.String())
-	c.br = bufio.NewReaderSize(c.conn, 4096)
-	c.bw = bufio.NewWriterSize(c.conn, 4096)
-	c.r = wire.NewReader(c.br, srv.wireOptions(), c.continuation)
-	c.w = wire.NewWriter(c.bw)
+	// Buffers are lent by the server while a command is read or a
+	// response written: a session that waits for its client holds none.
+	c.r = wire.NewPooledReader(c.conn, &srv.readBufs, srv.wireOptions(), c.continuation)
+	c.w = wire.NewPooledWriter(c.conn, &srv.writeBufs)
 	return c
 }
 
@@ -277,10 +279,8 @@ func (c *session) startTLS() error {
 	c.tls = true
 	st := tc.ConnectionState()
 	c.tlsState = &st
-	c.br.Reset(tc)
-	c.bw.Reset(tc)
-	c.r.Reset(c.br)
-	c.w.Reset(c.bw)
+	c.r.ResetPooled(tc, &c.srv.readBufs)
+	c.w.ResetPooled(tc, &c.srv.writeBufs)
 	return nil
 }
 
