@@ -88,6 +88,8 @@ type Server struct {
 	sessions sessions.Registry
 	nextID   atomic.Uint64
 	changes  changeMemo // reads of changes shared by woken sessions
+	// revocations ends the sessions of revoked credentials.
+	revocations revokeWatch
 	// readBufs and writeBufs lend sessions their buffers.
 	readBufs  wire.ReaderPool
 	writeBufs wire.WriterPool

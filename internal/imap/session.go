@@ -72,7 +72,7 @@ type session struct {
 	// session then ends like on shutdown (watchLogin).
 	authSess  auth.Session
 	revoked   atomic.Bool
-	stopWatch chan struct{}
+	stopWatch func()
 
 	state state
 	acct  store.Account
@@ -303,31 +303,21 @@ const revokedText = "Credentials revoked; log in again"
 // watchLogin keeps the auth layer's session and, when its credential is
 // revoked (an app password revoked, the password changed, two-factor
 // login turned on), ends this session: the read in progress, a command
-// or IDLE, returns at once, and the session says BYE. As with interrupt,
-// the flag is set before the deadline and the reader sets its deadline
-// before it checks the flag.
+// or IDLE, returns at once, and the session says BYE. The server watches
+// the sessions of one credential together (revoke.go).
 func (c *session) watchLogin(sess auth.Session) {
 	c.endLogin()
 	c.authSess = sess
 	if sess.Revoked == nil {
 		return
 	}
-	stop := make(chan struct{})
-	c.stopWatch = stop
-	go func() {
-		select {
-		case <-sess.Revoked:
-			c.revoked.Store(true)
-			c.raw.SetReadDeadline(time.Now())
-		case <-stop:
-		}
-	}()
+	c.stopWatch = c.srv.revocations.add(sess.Revoked, c)
 }
 
 // endLogin stops watching the login and tells the auth layer it ended.
 func (c *session) endLogin() {
 	if c.stopWatch != nil {
-		close(c.stopWatch)
+		c.stopWatch()
 		c.stopWatch = nil
 	}
 	c.authSess.Close()
