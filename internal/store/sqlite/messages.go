@@ -220,6 +220,8 @@ func (m *mail) Messages(ctx context.Context, id store.MailboxID, uids store.UIDS
 	spans, filter := uidSpans(uids)
 	norm := uids.Normalize()
 	if len(spans) == 1 && !filter {
+		// A chunk of a FETCH is bounded; see boundedQuery.
+		ctx := boundedQuery(ctx)
 		out, err := m.messagesIn(ctx, m.s.rd(), id, spans[0], opts, nil, nil)
 		if err != nil || len(out) > 0 {
 			return out, err
@@ -295,6 +297,18 @@ func (m *mail) messagesIn(ctx context.Context, q reader, id store.MailboxID, r s
 	return out, rows.Err()
 }
 
+// boundedQuery is the context for a query whose cost is small and
+// bounded (one FETCH chunk's rows, one lookup by key): it is not canceled
+// with ctx. For a cancelable context database/sql and the driver each
+// start a goroutine to watch it, for every query, which costs more than
+// such a query finishing after its caller gave up.
+func boundedQuery(ctx context.Context) context.Context {
+	if ctx.Done() == nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
 // bodyCheck is the condition under which a blob is the account's: a
 // message of one of its mailboxes refers to it. Copies share a blob, also
 // across accounts (shared.go), so the blob alone says nothing.
@@ -308,7 +322,7 @@ func (m *mail) OpenBody(ctx context.Context, msg *store.Message) (store.Body, er
 		return nil, fmt.Errorf("%w: blob %q", store.ErrNotFound, msg.Blob)
 	}
 	var name string
-	err = m.s.rd().QueryRowContext(ctx, `SELECT b.name FROM blobs b WHERE b.id = ? AND `+bodyCheck, id, m.acct).Scan(&name)
+	err = m.s.rd().QueryRowContext(boundedQuery(ctx), `SELECT b.name FROM blobs b WHERE b.id = ? AND `+bodyCheck, id, m.acct).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: blob %s", store.ErrNotFound, msg.Blob)
 	} else if err != nil {
@@ -338,7 +352,7 @@ func (m *mail) OpenBodies(ctx context.Context, msgs []store.Message) (func(*stor
 	}
 	list = append(list, ']')
 	names := make(map[int64]string, len(msgs))
-	rows, err := m.s.rd().QueryContext(ctx, `SELECT b.id, b.name FROM blobs b WHERE b.id IN (SELECT value FROM json_each(?)) AND `+bodyCheck, string(list), m.acct)
+	rows, err := m.s.rd().QueryContext(boundedQuery(ctx), `SELECT b.id, b.name FROM blobs b WHERE b.id IN (SELECT value FROM json_each(?)) AND `+bodyCheck, string(list), m.acct)
 	if err != nil {
 		return nil, err
 	}
