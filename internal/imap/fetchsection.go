@@ -434,11 +434,6 @@ func (mb *messageBody) fieldsContent(raw []byte, sec *wire.Section) *sectionCont
 	return &sectionContent{size: int64(len(out)), data: out}
 }
 
-// filterHeader keeps (or, with not, drops) the named fields of raw.
-func filterHeader(raw []byte, names []string, not bool) []byte {
-	return appendFilteredHeader(nil, raw, names, not)
-}
-
 // appendFilteredHeader appends to dst the fields of the header raw that
 // are named (or, with not, those that are not), matched ASCII
 // case-insensitively, and the blank line that ends the header when there
