@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"sync"
-	"time"
 
 	"postfach/internal/imap/wire"
 )
@@ -14,17 +13,17 @@ import (
 // that pushes changes.
 //
 // An idle session holds no goroutine of its own besides the one that waits
-// for DONE: the subscription starts idlePush when events are pending
-// (notify.Subscription.WakeFunc), and idlePush writes the updates and arms
-// itself again. Thousands of idle connections then cost one parked
-// goroutine each, not two, and the pushes run only while there is
-// something to push.
+// for DONE (session.run): the subscription starts idlePush when events
+// are pending (notify.Subscription.WakeFunc), and idlePush writes the
+// updates and arms itself again. Thousands of idle connections then cost
+// one parked goroutine each, not two, and the pushes run only while there
+// is something to push.
 //
-// Invariant: while on is set, the session's goroutine does nothing but
-// read the client's line; everything else of the session (selected state,
-// writer, subscription) belongs to whoever holds mu. Reading and writing a
-// connection at once is safe (net.Conn, tls.Conn), and the reader and the
-// writer of a session have separate buffers.
+// Invariant: while on is set, the session's goroutines do nothing but
+// wait for and read the client's line; everything else of the session
+// (selected state, writer, subscription) belongs to whoever holds mu.
+// Reading and writing a connection at once is safe (net.Conn, tls.Conn),
+// and the reader and the writer of a session have separate buffers.
 type idleState struct {
 	mu  sync.Mutex
 	on  bool
@@ -34,11 +33,19 @@ type idleState struct {
 	ended bool
 	// push is idlePush as a func value, made once per session.
 	push func()
+	// tag is the tag of an IDLE in progress: set by cmdIdle, cleared by
+	// finishIdle. Only the session's own goroutines use it.
+	tag string
 }
 
 // cmdIdle runs IDLE (RFC 2177, RFC 9051 section 6.3.13): changes made by
 // any session of the account are pushed as they commit, until the client
 // sends DONE. The autologout timer (at least 30 minutes) keeps running.
+//
+// The command ends with its continuation request: the session then waits
+// for DONE as it waits for a command (session.run), the pushes start
+// (idleBegin, once this command's own report of changes is written), and
+// finishIdle sends the tagged response.
 func (c *session) cmdIdle(ctx context.Context, cmd *wire.Command) error {
 	if err := c.syncSelected(ctx, true, false); err != nil {
 		return err
@@ -46,33 +53,8 @@ func (c *session) cmdIdle(ctx context.Context, cmd *wire.Command) error {
 	if err := c.continuation("idling"); err != nil {
 		return errBye
 	}
-	c.raw.SetReadDeadline(time.Now().Add(c.limits.IdleTimeout))
-	if c.interrupted.Load() || c.revoked.Load() {
-		c.raw.SetReadDeadline(time.Now())
-	}
-	c.idleBegin(ctx)
-	line, err := c.r.ReadLine()
-	if c.idleEnd() {
-		return errBye
-	}
-	switch {
-	case err == nil && strings.EqualFold(string(line), "DONE"):
-		return nil
-	case err == nil:
-		return errBad("", "Expected DONE")
-	case c.interrupted.Load():
-		c.bye("Server shutting down")
-	case c.revoked.Load():
-		c.bye(revokedText)
-	case isTimeout(err):
-		c.bye("Autologout; idle for too long")
-	default:
-		var werr *wire.Error
-		if errors.As(err, &werr) {
-			return errBad("", werr.Text)
-		}
-	}
-	return errBye
+	c.idle.tag = cmd.Tag
+	return errAnswered // by finishIdle, after DONE
 }
 
 // idleBegin hands the session to the pushes until idleEnd.
@@ -95,8 +77,57 @@ func (c *session) idleEnd() (ended bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.on, st.ctx = false, nil
-	c.sub.StopWake()
-	return st.ended
+	if c.sub != nil {
+		c.sub.StopWake()
+	}
+	ended, st.ended = st.ended, false
+	return ended
+}
+
+// finishIdle reads the line that ends IDLE and answers the command.
+func (c *session) finishIdle(ctx context.Context) bool {
+	tag := c.idle.tag
+	c.idle.tag = ""
+	line, err := c.r.ReadLine()
+	if c.idleEnd() {
+		return false
+	}
+	var res error
+	switch {
+	case err == nil && strings.EqualFold(string(line), "DONE"):
+	case err == nil:
+		res = errBad("", "Expected DONE")
+	case c.interrupted.Load():
+		c.bye("Server shutting down")
+		return false
+	case c.revoked.Load():
+		c.bye(revokedText)
+		return false
+	case isTimeout(err):
+		c.bye("Autologout; idle for too long")
+		return false
+	default:
+		var werr *wire.Error
+		if !errors.As(err, &werr) {
+			return false // the connection failed
+		}
+		res = errBad("", werr.Text)
+	}
+	// As after any command, report what changed before the tagged
+	// response (commands.go, execute).
+	if err := c.syncSelected(ctx, true, false); err != nil && res == nil {
+		res = err
+	}
+	switch {
+	case errors.Is(res, errBye):
+		c.state = stateLogout
+		return false
+	case res != nil:
+		c.failed(tag, "IDLE", res)
+	default:
+		c.statusLine(tag, "OK", "", "IDLE completed")
+	}
+	return c.w.Flush() == nil
 }
 
 // idlePush writes what changed, in a goroutine the subscription started,

@@ -1,7 +1,10 @@
 package imap_test
 
 import (
+	"bufio"
+	"crypto/tls"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +156,78 @@ func TestIdleDoneWhileDelivering(t *testing.T) {
 	if highest != messages {
 		t.Fatalf("announced %d messages of %d", highest, messages)
 	}
+}
+
+// batchConn holds back what is written to it while batching, and sends it
+// in one write: TLS records written one by one then reach the server in
+// one segment.
+type batchConn struct {
+	net.Conn
+	batching bool
+	held     []byte
+}
+
+func (b *batchConn) Write(p []byte) (int, error) {
+	if b.batching {
+		b.held = append(b.held, p...)
+		return len(p), nil
+	}
+	return b.Conn.Write(p)
+}
+
+func (b *batchConn) flush() error {
+	b.batching = false
+	_, err := b.Conn.Write(b.held)
+	b.held = nil
+	return err
+}
+
+// Commands in TLS records of their own that arrive together: the TLS
+// layer reads them at once and hands them out one record at a time, so
+// the session must take the next one from it before it waits for the
+// socket, between commands and during IDLE.
+func TestPipelinedRecords(t *testing.T) {
+	env := imaptest.Start(t, imaptest.Options{})
+	raw, err := net.DialTimeout("tcp", env.IMAPS, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	bc := &batchConn{Conn: raw}
+	tc := tls.Client(bc, imaptest.ClientTLS())
+	tc.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(tc)
+	readUntil := func(prefix string) {
+		t.Helper()
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("waiting for %q: %v", prefix, err)
+			}
+			if strings.HasPrefix(line, prefix) {
+				return
+			}
+		}
+	}
+	send := func(lines ...string) {
+		t.Helper()
+		bc.batching = true
+		for _, l := range lines {
+			if _, err := tc.Write([]byte(l + "\r\n")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := bc.flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readUntil("* OK")
+	send("a LOGIN alice@example.org "+imaptest.Password, "b SELECT INBOX", "c NOOP")
+	readUntil("a OK")
+	readUntil("b OK")
+	readUntil("c OK")
+	send("d IDLE", "DONE", "e NOOP")
+	readUntil("+ ")
+	readUntil("d OK")
+	readUntil("e OK")
 }

@@ -1,10 +1,12 @@
 // Package imap serves IMAP4rev2 (RFC 9051) and IMAP4rev1 (RFC 3501) over
 // the mail store.
 //
-// One goroutine runs each connection through a small state machine (not
-// authenticated, authenticated, selected, logout); commands dispatch from a
-// table (commands.go). Handlers return errors; one place (respond.go) turns
-// them into BAD or NO and logs server faults.
+// Each connection runs through a small state machine (not authenticated,
+// authenticated, selected, logout) on one goroutine that waits for the
+// client and, for each command, a goroutine that does the work and ends
+// with it (session.run); commands dispatch from a table (commands.go).
+// Handlers return errors; one place (respond.go) turns them into BAD or NO
+// and logs server faults.
 //
 // Invariants:
 //   - Never write to the connection while a store call is in progress: the

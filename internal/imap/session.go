@@ -87,6 +87,11 @@ type session struct {
 	okCode string
 	// idle is shared with the pushes during IDLE (idle.go).
 	idle idleState
+	// done carries the result of the work goroutine to run.
+	done chan bool
+	// aheadErr is set when readAhead met the end of the stream: the next
+	// read must not wait for the socket.
+	aheadErr bool
 
 	interrupted atomic.Bool
 }
@@ -140,16 +145,53 @@ func (c *session) Abort() {
 	c.raw.Close()
 }
 
+// run serves the connection to its end.
+//
+// The goroutine that runs it only waits: for the next command, with no
+// buffer (the pooled reader) and, where the platform allows, on a stack of
+// a few frames (waitReadable). The work of each command runs on a
+// goroutine of its own that ends with the command (work): TLS, the parser
+// and the store grow a goroutine's stack to tens of kilobytes, and Go
+// shrinks a stack only at garbage collection, by half, and only while
+// most of it is unused. Parked after such work, every idle connection
+// would keep 8 KB of stack; parked here, it keeps the smallest stack Go
+// has.
 func (c *session) run(ctx context.Context, implicitTLS bool) {
 	defer c.close()
+	c.done = make(chan bool, 1)
+	if !c.work(func() bool { return c.open(implicitTLS) }) {
+		return
+	}
+	serve := func() bool { return c.serveOne(ctx) }
+	for c.state != stateLogout {
+		c.waitInput()
+		if !c.work(serve) {
+			return
+		}
+	}
+}
+
+// work runs f on a goroutine of its own and returns its result (see run).
+// A compressed session runs f here: its decompressor may hold input that
+// a wait on the socket cannot see, so its commands wait in the reader.
+func (c *session) work(f func() bool) bool {
+	if c.compressed {
+		return f()
+	}
+	go func() { c.done <- f() }()
+	return <-c.done
+}
+
+// open starts the session: TLS on an implicit TLS port, then the greeting.
+func (c *session) open(implicitTLS bool) bool {
 	if implicitTLS {
 		if c.srv.TLS == nil {
 			c.log.Error("implicit TLS listener without a TLS configuration")
-			return
+			return false
 		}
 		if err := c.startTLS(); err != nil {
 			c.log.Debug("TLS handshake failed", "err", err)
-			return
+			return false
 		}
 	}
 	c.log.Debug("connected", "tls", c.tls)
@@ -157,31 +199,63 @@ func (c *session) run(ctx context.Context, implicitTLS bool) {
 	c.writeCapabilities()
 	c.w.Raw("] postfach ready")
 	c.w.CRLF()
-	if c.w.Flush() != nil {
-		return
-	}
-	for c.state != stateLogout {
-		if !c.serveOne(ctx) {
-			return
-		}
-	}
+	return c.w.Flush() == nil && c.readAhead()
 }
 
-// serveOne reads and runs one command; it reports false when the
-// connection must end.
-func (c *session) serveOne(ctx context.Context) bool {
+// waitInput starts the autologout timer and waits until the client sent
+// something, or until the wait must end (shutdown, a revoked credential,
+// the timer); serveOne then finds out which.
+func (c *session) waitInput() {
 	timeout := c.limits.IdleTimeout
 	if c.state == stateNotAuthenticated {
 		timeout = c.limits.LoginTimeout
 	}
+	// Interrupt and the revocation watch set their flag before the
+	// deadline; this side sets the deadline before it checks the flag:
+	// one of the two wins.
 	c.raw.SetReadDeadline(time.Now().Add(timeout))
-	if c.interrupted.Load() {
-		c.bye("Server shutting down")
+	if c.interrupted.Load() || c.revoked.Load() || c.compressed || c.r.Buffered() > 0 || c.aheadErr {
+		return
+	}
+	waitReadable(c.raw)
+}
+
+// readAhead takes, without waiting, the first octet of the next command
+// if the TLS layer already holds it: records that arrived with the last
+// command and that no buffer above shows, where waitReadable, which
+// watches the socket, would not see them. It reports true.
+func (c *session) readAhead() bool {
+	if !c.tls || c.compressed || c.r.Buffered() > 0 {
+		return true
+	}
+	c.raw.SetReadDeadline(aLongTimeAgo)
+	// A timeout means nothing is there yet; any other error ends the
+	// stream and comes again with the next read, which must not wait.
+	err := c.r.Await()
+	c.aheadErr = err != nil && !isTimeout(err)
+	return true
+}
+
+// aLongTimeAgo is a deadline that has passed: a read returns what is
+// buffered, or a timeout at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// serveOne reads and runs one command, or ends IDLE; it reports false when
+// the connection must end.
+func (c *session) serveOne(ctx context.Context) bool {
+	if c.interrupted.Load() || c.revoked.Load() {
+		if c.idleEnd() {
+			return false // a push ended the session already
+		}
+		if c.interrupted.Load() {
+			c.bye("Server shutting down")
+		} else {
+			c.bye(revokedText)
+		}
 		return false
 	}
-	if c.revoked.Load() {
-		c.bye(revokedText)
-		return false
+	if c.idle.tag != "" {
+		return c.finishIdle(ctx) && c.readAhead()
 	}
 	cmd, err := c.r.ReadCommand()
 	if err != nil {
@@ -193,7 +267,7 @@ func (c *session) serveOne(ctx context.Context) bool {
 				c.bye("Cannot resynchronise the command stream")
 				return false
 			}
-			return c.w.Flush() == nil
+			return c.w.Flush() == nil && c.readAhead()
 		case c.interrupted.Load():
 			c.bye("Server shutting down")
 		case c.revoked.Load():
@@ -207,7 +281,15 @@ func (c *session) serveOne(ctx context.Context) bool {
 		return false
 	}
 	c.execute(ctx, cmd)
-	return c.w.Flush() == nil
+	if c.w.Flush() != nil {
+		return false
+	}
+	if c.idle.tag != "" && c.state != stateLogout {
+		// IDLE answered with its continuation: changes are pushed from
+		// now on, and DONE comes as the next input.
+		c.idleBegin(ctx)
+	}
+	return c.readAhead()
 }
 
 // refused answers a command the parser rejected.
@@ -285,6 +367,7 @@ func (c *session) startTLS() error {
 }
 
 func (c *session) close() {
+	c.idleEnd()
 	if c.sel != nil {
 		c.sel = nil
 	}

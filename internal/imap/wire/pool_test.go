@@ -260,3 +260,54 @@ func FuzzPooledReader(f *testing.F) {
 		assertEmptyDir(t, dir)
 	})
 }
+
+// flaky fails its first reads with err, then reads from r.
+type flaky struct {
+	fails int
+	err   error
+	r     io.Reader
+}
+
+func (f *flaky) Read(p []byte) (int, error) {
+	if f.fails > 0 {
+		f.fails--
+		return 0, f.err
+	}
+	return f.r.Read(p)
+}
+
+// Await waits for the first octet of the next command; after a deadline's
+// error the Reader awaits again and reads on as if nothing happened.
+func TestAwait(t *testing.T) {
+	for _, pooled := range []bool{false, true} {
+		src := &flaky{fails: 2, err: errTimeout, r: strings.NewReader("a NOOP\r\nb NOOP\r\n")}
+		var r *Reader
+		if pooled {
+			r = NewPooledReader(src, &ReaderPool{}, Options{}, nil)
+		} else {
+			r = NewReader(bufio.NewReader(src), Options{}, nil)
+		}
+		for range 2 {
+			if err := r.Await(); !errors.Is(err, errTimeout) {
+				t.Fatalf("pooled %v: Await: %v", pooled, err)
+			}
+			if r.Buffered() != 0 {
+				t.Fatalf("pooled %v: %d buffered after a failed Await", pooled, r.Buffered())
+			}
+		}
+		if err := r.Await(); err != nil || r.Buffered() == 0 {
+			t.Fatalf("pooled %v: Await: %v, %d buffered", pooled, err, r.Buffered())
+		}
+		for _, tag := range []string{"a", "b"} {
+			if err := r.Await(); err != nil {
+				t.Fatalf("pooled %v: Await before %s: %v", pooled, tag, err)
+			}
+			if cmd, err := r.ReadCommand(); err != nil || cmd.Tag != tag {
+				t.Fatalf("pooled %v: got %s, %v; want %s", pooled, dump(cmd), err, tag)
+			}
+		}
+		if err := r.Await(); err != io.EOF {
+			t.Fatalf("pooled %v: Await at the end: %v", pooled, err)
+		}
+	}
+}

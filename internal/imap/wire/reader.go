@@ -235,6 +235,19 @@ func (l *leadReader) Read(p []byte) (int, error) {
 	return l.r.Read(p)
 }
 
+// Await returns once the next octet of the stream is buffered: at once if
+// one is, otherwise after reading it, for a pooled Reader into its
+// one-octet buffer, without a buffer from the pool. It returns the
+// stream's error (io.EOF when the stream ended); after a deadline's error
+// the Reader is as before and may await again.
+func (r *Reader) Await() error {
+	if r.pool == nil {
+		_, err := r.br.Peek(1)
+		return err
+	}
+	return r.acquire()
+}
+
 // acquire makes sure a pooled Reader has a buffer. Without one it waits
 // for the next octet of the stream in a buffer of one octet: a connection
 // at rest holds no read buffer. It returns the stream's error, io.EOF
