@@ -13,11 +13,11 @@ import (
 // that pushes changes.
 //
 // An idle session holds no goroutine of its own besides the one that waits
-// for DONE (session.run): the subscription starts idlePush when events
-// are pending (notify.Subscription.WakeFunc), and idlePush writes the
-// updates and arms itself again. Thousands of idle connections then cost
-// one parked goroutine each, not two, and the pushes run only while there
-// is something to push.
+// for DONE (session.run): when events are pending, the subscription queues
+// the session's push (notify.Subscription.WakeFunc, pushQueue), and
+// idlePush writes the updates and arms the wake-up again. Thousands of
+// idle connections then cost one parked goroutine each, not two, and the
+// pushes run only while there is something to push.
 //
 // Invariant: while on is set, the session's goroutines do nothing but
 // wait for and read the client's line; everything else of the session
@@ -31,7 +31,8 @@ type idleState struct {
 	// ended is set when a push ended the session (BYE sent, or the
 	// client stopped reading); the push closed the connection.
 	ended bool
-	// push is idlePush as a func value, made once per session.
+	// push queues this session's next push (pushQueue), as a func value
+	// made once per session.
 	push func()
 	// tag is the tag of an IDLE in progress: set by cmdIdle, cleared by
 	// finishIdle. Only the session's own goroutines use it.
@@ -61,7 +62,8 @@ func (c *session) cmdIdle(ctx context.Context, cmd *wire.Command) error {
 func (c *session) idleBegin(ctx context.Context) {
 	st := &c.idle
 	if st.push == nil {
-		st.push = c.idlePush
+		run := c.idlePush
+		st.push = func() { c.srv.pushes.add(run) }
 	}
 	st.mu.Lock()
 	st.on, st.ctx, st.ended = true, ctx, false
@@ -130,8 +132,8 @@ func (c *session) finishIdle(ctx context.Context) bool {
 	return c.w.Flush() == nil
 }
 
-// idlePush writes what changed, in a goroutine the subscription started,
-// and waits for the next change.
+// idlePush writes what changed, on a goroutine of the push queue, and
+// arms the wake-up for the next change.
 func (c *session) idlePush() {
 	st := &c.idle
 	st.mu.Lock()

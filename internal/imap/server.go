@@ -90,6 +90,7 @@ type Server struct {
 	sessions sessions.Registry
 	nextID   atomic.Uint64
 	changes  changeMemo // reads of changes shared by woken sessions
+	pushes   pushQueue  // IDLE pushes
 	// revocations ends the sessions of revoked credentials.
 	revocations revokeWatch
 	// readBufs and writeBufs lend sessions their buffers.

@@ -8,20 +8,20 @@
 //
 // A session learns of pending events from its channel (C) or, while it
 // waits for its client rather than for events (IDLE), from a function the
-// subscription starts in a goroutine of its own (WakeFunc): an idle session
-// then needs no goroutine of its own to watch for events.
+// subscription calls (WakeFunc): an idle session then needs no goroutine
+// of its own to watch for events.
 //
 // Invariants:
 //   - Publish never blocks: a subscriber that has not drained its events
 //     keeps one pending wake-up and the set of mailboxes touched since,
 //     each with the highest MODSEQ published for it.
-//   - A wake function runs at most once per WakeFunc, and never while its
-//     subscription's lock is held.
+//   - A wake function runs at most once per WakeFunc, never while its
+//     subscription's lock is held, and in the goroutine that publishes
+//     (or calls WakeFunc): it must not block nor publish.
 //   - A Hub holds no package-level state; tests run many in one process.
 package notify
 
 import (
-	"cmp"
 	"slices"
 	"sync"
 )
@@ -148,7 +148,7 @@ func (s *Subscription) add(ev Event) {
 	s.wake = nil
 	s.mu.Unlock()
 	if wake != nil {
-		go wake()
+		wake()
 	}
 	select {
 	case s.c <- struct{}{}:
@@ -171,9 +171,11 @@ func (s *Subscription) addChange(mailbox int64, modseq uint64) {
 // C is signalled when events are pending; read them with Take.
 func (s *Subscription) C() <-chan struct{} { return s.c }
 
-// WakeFunc arranges for f to be called, in a goroutine of its own, once
-// events are pending: at once if some already are, otherwise at the next
-// event for the account. f is called at most once; call WakeFunc again
+// WakeFunc arranges for f to be called once events are pending: at once,
+// by WakeFunc itself, if some already are, otherwise by the Publish of the
+// next event for the account. f must return quickly, without blocking or
+// publishing (hand the work to another goroutine), and may be called with
+// the caller's locks held. f is called at most once; call WakeFunc again
 // to wait for further events. A later WakeFunc replaces an earlier one
 // that has not fired. The channel (C) is signalled as well.
 func (s *Subscription) WakeFunc(f func()) {
@@ -181,7 +183,7 @@ func (s *Subscription) WakeFunc(f func()) {
 	if len(s.pending) > 0 || s.mailboxesChanged || s.removed {
 		s.wake = nil
 		s.mu.Unlock()
-		go f()
+		f()
 		return
 	}
 	s.wake = f
@@ -189,8 +191,8 @@ func (s *Subscription) WakeFunc(f func()) {
 }
 
 // StopWake disarms the function of WakeFunc. It reports whether one was
-// armed: false means none was, or it has been started (or is about to be)
-// and the caller must synchronise with it itself.
+// armed: false means none was, or it has been called (or is about to be)
+// and the caller must synchronise with what it started itself.
 func (s *Subscription) StopWake() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -238,7 +240,7 @@ func (s *Subscription) Take() Pending {
 	defer s.mu.Unlock()
 	var p Pending
 	if len(s.pending) > 0 {
-		slices.SortFunc(s.pending, func(a, b change) int { return cmp.Compare(a.mailbox, b.mailbox) })
+		sortChanges(s.pending)
 		s.outMailboxes, s.outModSeqs = s.outMailboxes[:0], s.outModSeqs[:0]
 		for _, c := range s.pending {
 			s.outMailboxes = append(s.outMailboxes, c.mailbox)
@@ -250,6 +252,17 @@ func (s *Subscription) Take() Pending {
 	p.MailboxesChanged, p.AccountRemoved = s.mailboxesChanged, s.removed
 	s.mailboxesChanged, s.removed = false, false
 	return p
+}
+
+// sortChanges sorts by mailbox. The list is short, mostly one mailbox:
+// an insertion sort, with the small frame of a leaf function, spares the
+// goroutine of an IDLE push (started small) a stack growth.
+func sortChanges(cs []change) {
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && cs[j].mailbox < cs[j-1].mailbox; j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
 }
 
 // Close stops delivery. A wake function armed and not yet started is
