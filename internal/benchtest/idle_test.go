@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -330,6 +331,25 @@ func probe(c *client, idle bool) error {
 	return c.ok("NOOP", nil)
 }
 
+// cpu is the server's user and system CPU time so far (/proc/PID/stat,
+// in clock ticks of 10 ms).
+func (sp *serveProcess) cpu(b *testing.B) time.Duration {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", sp.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The command name, in parentheses, may hold spaces: count fields
+	// after it. utime and stime are fields 14 and 15.
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(f) < 13 {
+		b.Fatalf("/proc/%d/stat: %q", sp.cmd.Process.Pid, data)
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
 // memory is what /proc/PID/status says of the server's memory.
 type memory struct {
 	rss, anon int64 // bytes
@@ -366,4 +386,114 @@ func (sp *serveProcess) memory(b *testing.B) memory {
 		b.Fatalf("no VmRSS in /proc/%d/status", sp.cmd.Process.Pid)
 	}
 	return m
+}
+
+// fanOutConns is how many sessions idle on one mailbox in
+// BenchmarkIdleFanOut.
+const fanOutConns = 2000
+
+// BenchmarkIdleFanOut measures how long one delivery takes to reach every
+// session idling on one mailbox (one user's many devices, or a shared
+// mailbox): fanOutConns connections of one account SELECT INBOX and IDLE
+// against a separate `postfach serve` process; each iteration appends a
+// message from another connection and waits until every idler has read
+// its EXISTS. Reported, from the APPEND's start: the mean time until the
+// last idler saw it (last-ms) and until 99% had (p99-ms); and the server's
+// CPU per idler and delivery (server-cpu-us/push), which, unlike the
+// latencies, does not depend on what else runs on the machine. Run it
+// with -benchtime 300x or so.
+func BenchmarkIdleFanOut(b *testing.B) {
+	bin := buildPostfach(b)
+	raiseFileLimit(b)
+	srv := startServeProcess(b, bin)
+	idlers := make([]*client, fanOutConns)
+	defer func() {
+		for _, c := range idlers {
+			if c != nil {
+				c.close()
+			}
+		}
+	}()
+	// One login at a time: the login guard counts logins in flight on
+	// one account as guesses.
+	for i := range idlers {
+		c, err := openIdleErr(srv.addr, i*idleAccounts, true) // all on user0
+		if err != nil {
+			b.Fatalf("connection %d: %v", i, err)
+		}
+		idlers[i] = c
+	}
+	writer, err := login(srv.addr, "user0@example.org", imaptest.Password, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer writer.close()
+
+	// seen[k] counts the idlers that read the EXISTS of delivery k;
+	// arrivals[k] their times.
+	total := b.N
+	seen := make([]atomic.Int64, total)
+	arrivals := make([][]time.Duration, total)
+	for k := range arrivals {
+		arrivals[k] = make([]time.Duration, fanOutConns)
+	}
+	starts := make([]atomic.Int64, total)
+	complete := make([]chan struct{}, total)
+	for k := range complete {
+		complete[k] = make(chan struct{})
+	}
+	var readers sync.WaitGroup
+	for i, c := range idlers {
+		c.timeout = 10 * time.Minute
+		readers.Go(func() {
+			for {
+				line, err := c.readLine()
+				if err != nil {
+					return
+				}
+				now := time.Now().UnixNano()
+				var n int
+				if _, err := fmt.Sscanf(string(line), "* %d EXISTS", &n); err != nil {
+					continue
+				}
+				if k := n - idleMessages - 1; k >= 0 && k < total {
+					arrivals[k][i] = time.Duration(now - starts[k].Load())
+					if seen[k].Add(1) == fanOutConns {
+						close(complete[k])
+					}
+				}
+			}
+		})
+	}
+	msg := fixtureMessage(1 << 20)
+	cpuBefore := srv.cpu(b)
+	b.ResetTimer()
+	for k := range total {
+		starts[k].Store(time.Now().UnixNano())
+		if _, err := writer.appendMessage("INBOX", msg); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-complete[k]:
+		case <-time.After(time.Minute):
+			b.Fatalf("delivery %d reached %d of %d idlers in a minute", k, seen[k].Load(), fanOutConns)
+		}
+	}
+	b.StopTimer()
+	cpu := srv.cpu(b) - cpuBefore
+	var last, p99 time.Duration
+	for _, a := range arrivals {
+		slices.Sort(a)
+		last += a[len(a)-1]
+		p99 += a[len(a)*99/100]
+	}
+	b.ReportMetric(float64(last.Microseconds())/float64(total)/1000, "last-ms")
+	b.ReportMetric(float64(p99.Microseconds())/float64(total)/1000, "p99-ms")
+	// The server's CPU per idler and delivery: on a shared machine, the
+	// latencies depend on the other programs, this does not.
+	b.ReportMetric(float64(cpu.Nanoseconds())/1000/float64(total*fanOutConns), "server-cpu-us/push")
+	for _, c := range idlers {
+		c.close()
+	}
+	readers.Wait()
 }
