@@ -25,9 +25,9 @@ import (
 // HIGHESTMODSEQ, which another session's read may have taken a little
 // after its own wake-up.
 //
-// Entries are dropped changeMemoTTL after their read, or at once when a
-// newer read of the same mailbox and MODSEQ replaces them; the memo holds
-// at most what the reads of the last few seconds returned.
+// Entries are dropped at the first read changeMemoTTL after theirs, or at
+// once when a newer read of the same mailbox and MODSEQ replaces them; the
+// memo holds at most what the reads of the last few seconds returned.
 //
 // \Recent (RFC 3501 section 2.3.2) goes to one session: the first session
 // that uses a read and may claim (not EXAMINE) claims what arrived, all of
@@ -70,13 +70,12 @@ func (c *session) sharedChanges(ctx context.Context, mbox store.MailboxID, since
 	m := &c.srv.changes
 	key := changeKey{c.acct.ID, mbox, since}
 	for attempt := 0; attempt < 2; attempt++ {
-		now := time.Now()
 		m.mu.Lock()
 		if m.entries == nil {
 			m.entries = make(map[changeKey]*changeEntry)
 		}
 		e := m.entries[key]
-		if e != nil && !e.usable(need, now) {
+		if e != nil && !e.usable(need) {
 			delete(m.entries, key)
 			e = nil
 		}
@@ -94,6 +93,7 @@ func (c *session) sharedChanges(ctx context.Context, mbox store.MailboxID, since
 			// let the sessions after us share that.
 			continue
 		}
+		now := time.Now()
 		e = &changeEntry{ready: make(chan struct{}), at: now}
 		m.entries[key] = e
 		m.sweep(now)
@@ -112,12 +112,11 @@ func (c *session) sharedChanges(ctx context.Context, mbox store.MailboxID, since
 }
 
 // usable reports whether a session that needs the changes up to need may
-// use (or wait for) e: it must be recent, and, once read, have succeeded
-// and reached need.
-func (e *changeEntry) usable(need store.ModSeq, now time.Time) bool {
-	if now.Sub(e.at) > changeMemoTTL {
-		return false
-	}
+// use (or wait for) e: once read, it must have succeeded and reached need.
+// Its age does not matter: a snapshot holds every change up to its
+// HIGHESTMODSEQ whenever it was taken. (The memo's own sweep bounds its
+// memory.)
+func (e *changeEntry) usable(need store.ModSeq) bool {
 	select {
 	case <-e.ready:
 		return e.err == nil && e.cs.HighestModSeq >= need

@@ -37,8 +37,8 @@ func memoSession(srv *Server, m store.Mail, acct store.AccountID) *session {
 }
 
 // The sessions one commit woke share one read; a wake-up from a later
-// commit, another MODSEQ to start from, another account, a failed read
-// and an expired entry each read again.
+// commit, another MODSEQ to start from, another account and a failed read
+// each read again; old reads are swept away.
 func TestSharedChanges(t *testing.T) {
 	ctx := context.Background()
 	srv := &Server{}
@@ -109,6 +109,8 @@ func TestSharedChanges(t *testing.T) {
 	read(1, 9, 9) // failures are not remembered
 	expectReads(6)
 
+	// An old read still answers what it reached; the next read, of
+	// anything, sweeps it away.
 	srv.changes.mu.Lock()
 	for _, e := range srv.changes.entries {
 		e.at = e.at.Add(-2 * changeMemoTTL)
@@ -116,6 +118,8 @@ func TestSharedChanges(t *testing.T) {
 	srv.changes.swept = srv.changes.swept.Add(-2 * changeMemoTTL)
 	srv.changes.mu.Unlock()
 	read(1, 9, 9)
+	expectReads(6)
+	read(1, 10, 10) // a new read sweeps
 	expectReads(7)
 	srv.changes.mu.Lock()
 	n := len(srv.changes.entries)

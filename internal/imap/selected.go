@@ -282,7 +282,9 @@ func (c *session) syncSelected(ctx context.Context, allowExpunge, force bool) er
 		}
 		c.writeFlagsFetch(idx+1, m.UID, m.Flags, m.Keywords, m.ModSeq)
 	}
-	clear(s.reported)
+	if len(s.reported) > 0 {
+		clear(s.reported)
+	}
 	if newKeywords {
 		c.writeFlagsResponse()
 	}

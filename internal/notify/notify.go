@@ -149,6 +149,7 @@ func (s *Subscription) add(ev Event) {
 	s.mu.Unlock()
 	if wake != nil {
 		wake()
+		return
 	}
 	select {
 	case s.c <- struct{}{}:
@@ -168,7 +169,8 @@ func (s *Subscription) addChange(mailbox int64, modseq uint64) {
 	s.pending = append(s.pending, change{mailbox, modseq})
 }
 
-// C is signalled when events are pending; read them with Take.
+// C is signalled when events are pending, unless a wake function was
+// armed (WakeFunc): it is called instead. Read the events with Take.
 func (s *Subscription) C() <-chan struct{} { return s.c }
 
 // WakeFunc arranges for f to be called once events are pending: at once,
@@ -177,7 +179,7 @@ func (s *Subscription) C() <-chan struct{} { return s.c }
 // publishing (hand the work to another goroutine), and may be called with
 // the caller's locks held. f is called at most once; call WakeFunc again
 // to wait for further events. A later WakeFunc replaces an earlier one
-// that has not fired. The channel (C) is signalled as well.
+// that has not fired.
 func (s *Subscription) WakeFunc(f func()) {
 	s.mu.Lock()
 	if len(s.pending) > 0 || s.mailboxesChanged || s.removed {
