@@ -92,6 +92,8 @@ type session struct {
 	// aheadErr is set when readAhead met the end of the stream: the next
 	// read must not wait for the socket.
 	aheadErr bool
+	// byeSent is set once the session said BYE: it ends.
+	byeSent bool
 
 	interrupted atomic.Bool
 }
@@ -281,7 +283,10 @@ func (c *session) serveOne(ctx context.Context) bool {
 		return false
 	}
 	c.execute(ctx, cmd)
-	if c.w.Flush() != nil {
+	if c.w.Flush() != nil || c.byeSent {
+		// A BYE from the report of changes after a command whose
+		// handler answered itself (execute does not look at it then):
+		// the session ends all the same.
 		return false
 	}
 	if c.idle.tag != "" && c.state != stateLogout {
@@ -311,6 +316,7 @@ func isTimeout(err error) bool {
 }
 
 func (c *session) bye(text string) {
+	c.byeSent = true
 	c.statusLine("*", "BYE", "", text)
 	c.w.Flush()
 }
