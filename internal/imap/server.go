@@ -3,8 +3,8 @@
 //
 // Each connection runs through a small state machine (not authenticated,
 // authenticated, selected, logout) on one goroutine that waits for the
-// client and, for each command, a goroutine that does the work and ends
-// with it (session.run); commands dispatch from a table (commands.go).
+// client, and each command on a worker goroutine shared by all sessions
+// (session.run, workerPool); commands dispatch from a table (commands.go).
 // Handlers return errors; one place (respond.go) turns them into BAD or NO
 // and logs server faults.
 //
@@ -91,6 +91,7 @@ type Server struct {
 	nextID   atomic.Uint64
 	changes  changeMemo // reads of changes shared by woken sessions
 	pushes   pushQueue  // IDLE pushes
+	workers  workerPool // the work of sessions
 	// revocations ends the sessions of revoked credentials.
 	revocations revokeWatch
 	// readBufs and writeBufs lend sessions their buffers.

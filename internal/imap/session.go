@@ -87,8 +87,11 @@ type session struct {
 	okCode string
 	// idle is shared with the pushes during IDLE (idle.go).
 	idle idleState
-	// done carries the result of the work goroutine to run.
-	done chan bool
+	// done carries the result of workFunc, which workRun runs on a
+	// worker, to run (work).
+	done     chan bool
+	workFunc func() bool
+	workRun  func()
 	// aheadErr is set when readAhead met the end of the stream: the next
 	// read must not wait for the socket.
 	aheadErr bool
@@ -151,13 +154,12 @@ func (c *session) Abort() {
 //
 // The goroutine that runs it only waits: for the next command, with no
 // buffer (the pooled reader) and, where the platform allows, on a stack of
-// a few frames (waitReadable). The work of each command runs on a
-// goroutine of its own that ends with the command (work): TLS, the parser
-// and the store grow a goroutine's stack to tens of kilobytes, and Go
-// shrinks a stack only at garbage collection, by half, and only while
-// most of it is unused. Parked after such work, every idle connection
-// would keep 8 KB of stack; parked here, it keeps the smallest stack Go
-// has.
+// a few frames (waitReadable). The work of each command runs on one of
+// the server's workers (work): TLS, the parser and the store grow a
+// goroutine's stack to tens of kilobytes, and Go shrinks a stack only at
+// garbage collection, by half, and only while most of it is unused.
+// Parked after such work, every idle connection would keep 8 KB of stack;
+// parked here, it keeps the smallest stack Go has, 2 or 4 KB.
 func (c *session) run(ctx context.Context, implicitTLS bool) {
 	defer c.close()
 	c.done = make(chan bool, 1)
@@ -173,14 +175,19 @@ func (c *session) run(ctx context.Context, implicitTLS bool) {
 	}
 }
 
-// work runs f on a goroutine of its own and returns its result (see run).
-// A compressed session runs f here: its decompressor may hold input that
-// a wait on the socket cannot see, so its commands wait in the reader.
+// work runs f on a worker of the server (workerPool) and returns its
+// result (see run). A compressed session runs f here: its decompressor may
+// hold input that a wait on the socket cannot see, so its commands wait in
+// the reader.
 func (c *session) work(f func() bool) bool {
 	if c.compressed {
 		return f()
 	}
-	go func() { c.done <- f() }()
+	if c.workRun == nil {
+		c.workRun = func() { c.done <- c.workFunc() }
+	}
+	c.workFunc = f
+	c.srv.workers.do(c.workRun)
 	return <-c.done
 }
 
