@@ -121,7 +121,7 @@ func (c *session) finishIdle(ctx context.Context) bool {
 		res = err
 	}
 	switch {
-	case errors.Is(res, errBye):
+	case c.byeSent:
 		c.state = stateLogout
 		return false
 	case res != nil:

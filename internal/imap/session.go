@@ -208,7 +208,11 @@ func (c *session) open(implicitTLS bool) bool {
 	c.writeCapabilities()
 	c.w.Raw("] postfach ready")
 	c.w.CRLF()
-	return c.w.Flush() == nil && c.readAhead()
+	if c.w.Flush() != nil {
+		return false
+	}
+	c.readAhead()
+	return true
 }
 
 // waitInput starts the autologout timer and waits until the client sent
@@ -232,17 +236,17 @@ func (c *session) waitInput() {
 // readAhead takes, without waiting, the first octet of the next command
 // if the TLS layer already holds it: records that arrived with the last
 // command and that no buffer above shows, where waitReadable, which
-// watches the socket, would not see them. It reports true.
-func (c *session) readAhead() bool {
+// watches the socket, would not see them. The work of each command ends
+// with it.
+func (c *session) readAhead() {
 	if !c.tls || c.compressed || c.r.Buffered() > 0 {
-		return true
+		return
 	}
 	c.raw.SetReadDeadline(aLongTimeAgo)
 	// A timeout means nothing is there yet; any other error ends the
 	// stream and comes again with the next read, which must not wait.
 	err := c.r.Await()
 	c.aheadErr = err != nil && !isTimeout(err)
-	return true
 }
 
 // aLongTimeAgo is a deadline that has passed: a read returns what is
@@ -264,7 +268,11 @@ func (c *session) serveOne(ctx context.Context) bool {
 		return false
 	}
 	if c.idle.tag != "" {
-		return c.finishIdle(ctx) && c.readAhead()
+		if !c.finishIdle(ctx) {
+			return false
+		}
+		c.readAhead()
+		return true
 	}
 	cmd, err := c.r.ReadCommand()
 	if err != nil {
@@ -276,7 +284,11 @@ func (c *session) serveOne(ctx context.Context) bool {
 				c.bye("Cannot resynchronise the command stream")
 				return false
 			}
-			return c.w.Flush() == nil && c.readAhead()
+			if c.w.Flush() != nil {
+				return false
+			}
+			c.readAhead()
+			return true
 		case c.interrupted.Load():
 			c.bye("Server shutting down")
 		case c.revoked.Load():
@@ -301,7 +313,8 @@ func (c *session) serveOne(ctx context.Context) bool {
 		// now on, and DONE comes as the next input.
 		c.idleBegin(ctx)
 	}
-	return c.readAhead()
+	c.readAhead()
+	return true
 }
 
 // refused answers a command the parser rejected.
