@@ -68,7 +68,9 @@ const (
 //   - nameservers only: queries those servers, with a cache.
 //   - both: the zone file first; names it does not hold (and that are
 //     outside any zone whose SOA it holds) go to the nameservers.
-//   - neither: the system resolver (net.DefaultResolver).
+//   - neither: the system resolver (net.DefaultResolver); in a test
+//     binary, nothing (every name is NXDOMAIN), so that no server a test
+//     starts reaches the system resolver.
 func New(cfg config.DNS) (Resolver, error) {
 	return NewWithOptions(cfg, Options{})
 }

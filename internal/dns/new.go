@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"testing"
 
 	"postfach/internal/config"
 )
@@ -47,6 +48,17 @@ func newResolver(cfg config.DNS, opts Options) (Resolver, error) {
 		return zf.Resolver(), nil
 	case ns != nil:
 		return &resolver{src: ns}, nil
+	}
+	if testing.Testing() {
+		// A server started by a test never asks the system resolver
+		// (it is not on loopback, and a slow answer turns into a
+		// flaky test): without a zone file or nameservers, no name
+		// exists.
+		z, err := ParseZoneString("")
+		if err != nil {
+			return nil, err
+		}
+		return NewZoneResolver(z), nil
 	}
 	return net.DefaultResolver, nil
 }
