@@ -99,10 +99,6 @@ func (c *session) execute(ctx context.Context, cmd *wire.Command) {
 	// Only the tag and the name: arguments may hold passwords and mail.
 	c.log.Debug("command", "tag", cmd.Tag, "name", cmd.Name, "uid", cmd.UID)
 	err := def.run(c, ctx, cmd)
-	if c.state == stateLogout || errors.Is(err, errBye) {
-		c.state = stateLogout
-		return
-	}
 	var se errStream
 	if errors.As(err, &se) {
 		// A response broke off inside a literal: the client cannot
@@ -111,23 +107,49 @@ func (c *session) execute(ctx context.Context, cmd *wire.Command) {
 		c.state = stateLogout
 		return
 	}
-	// Report what other sessions changed before the tagged response, so
-	// that the client sees it now (RFC 9051 section 7: untagged data may
-	// accompany any command).
-	if serr := c.syncSelected(ctx, !def.seqBound || cmd.UID, false); serr != nil && err == nil {
-		err = serr
-	}
 	name := cmd.Name
 	if cmd.UID {
 		name = "UID " + name
 	}
+	c.complete(ctx, cmd.Tag, name, !def.seqBound || cmd.UID, err)
+}
+
+// complete ends a command, IDLE after its DONE included: it reports what
+// other sessions changed before the tagged response, so that the client
+// sees it now (RFC 9051 section 7: untagged data may accompany any
+// command), then writes the tagged response unless the handler wrote it
+// itself (errAnswered). allowExpunge is false while the command's answer
+// relies on message sequence numbers (RFC 9051 section 7.5.1).
+//
+// It is the one place where a BYE ends the session, whoever wrote it: the
+// handler (LOGOUT, or errBye) or the report of changes (the selected
+// mailbox or the account was deleted meanwhile). The report comes after
+// the handler's own outcome and outranks it, also when the handler
+// already answered (AUTHENTICATE, STARTTLS, COMPRESS, IDLE's
+// continuation). No tagged response follows a BYE that is not part of
+// LOGOUT: the server closes the connection (RFC 9051 section 7.1.5).
+func (c *session) complete(ctx context.Context, tag, name string, allowExpunge bool, err error) {
+	if !c.ending(err) {
+		if serr := c.syncSelected(ctx, allowExpunge, false); serr != nil && err == nil {
+			err = serr
+		}
+	}
 	switch {
+	case c.ending(err):
+		c.state = stateLogout
 	case errors.Is(err, errAnswered):
 	case err != nil:
-		c.failed(cmd.Tag, name, err)
+		c.failed(tag, name, err)
 	default:
-		c.statusLine(cmd.Tag, "OK", c.okCode, name+" completed")
+		c.statusLine(tag, "OK", c.okCode, name+" completed")
 	}
+}
+
+// ending reports whether the session ends after a command that returned
+// err: it logged out, it said BYE (bye), or its connection failed
+// (errBye).
+func (c *session) ending(err error) bool {
+	return c.state == stateLogout || c.byeSent || errors.Is(err, errBye)
 }
 
 func wrongState(s state, name string) string {

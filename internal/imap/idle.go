@@ -115,21 +115,11 @@ func (c *session) finishIdle(ctx context.Context) bool {
 		}
 		res = errBad("", werr.Text)
 	}
-	// As after any command, report what changed before the tagged
-	// response (commands.go, execute).
-	if err := c.syncSelected(ctx, true, false); err != nil && res == nil {
-		res = err
-	}
-	switch {
-	case c.byeSent:
-		c.state = stateLogout
-		return false
-	case res != nil:
-		c.failed(tag, "IDLE", res)
-	default:
-		c.statusLine(tag, "OK", "", "IDLE completed")
-	}
-	return c.w.Flush() == nil
+	// As any command, IDLE ends with the report of what changed and
+	// its tagged response, or with the BYE of that report.
+	c.okCode = ""
+	c.complete(ctx, tag, "IDLE", true, res)
+	return c.w.Flush() == nil && c.state != stateLogout
 }
 
 // idlePush writes what changed, on a goroutine of the push queue, and
@@ -142,7 +132,7 @@ func (c *session) idlePush() {
 		return // DONE came first; the session reports at its next command
 	}
 	if err := c.syncSelected(st.ctx, true, false); err != nil {
-		if errors.Is(err, errBye) {
+		if c.ending(err) {
 			c.idleAbort()
 			return
 		}

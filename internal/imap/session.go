@@ -95,7 +95,9 @@ type session struct {
 	// aheadErr is set when readAhead met the end of the stream: the next
 	// read must not wait for the socket.
 	aheadErr bool
-	// byeSent is set once the session said BYE: it ends.
+	// byeSent is set once the session said BYE (bye): the command in
+	// progress is its last (complete). Only the holder of the session
+	// sets it: its goroutine, or a push under idle.mu.
 	byeSent bool
 
 	interrupted atomic.Bool
@@ -302,13 +304,10 @@ func (c *session) serveOne(ctx context.Context) bool {
 		return false
 	}
 	c.execute(ctx, cmd)
-	if c.w.Flush() != nil || c.byeSent {
-		// A BYE from the report of changes after a command whose
-		// handler answered itself (execute does not look at it then):
-		// the session ends all the same.
+	if c.w.Flush() != nil || c.state == stateLogout {
 		return false
 	}
-	if c.idle.tag != "" && c.state != stateLogout {
+	if c.idle.tag != "" {
 		// IDLE answered with its continuation: changes are pushed from
 		// now on, and DONE comes as the next input.
 		c.idleBegin(ctx)
