@@ -497,21 +497,8 @@ func scanKeyRows(ctx context.Context, tx reader, id store.MailboxID, after store
 // messages' keys. ok is false when the result does not count as many
 // messages as mb.
 func catchUpSort(ctx context.Context, tx reader, mb mailboxRow, old *sortEntry) (*sortEntry, bool, error) {
-	var gone []store.UID
-	rows, err := tx.QueryContext(ctx, `SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`, mb.ID, old.modseq)
+	gone, err := expungedSince(ctx, tx, mb.ID, old.modseq)
 	if err != nil {
-		return nil, false, err
-	}
-	for rows.Next() {
-		var u store.UID
-		if err := rows.Scan(&u); err != nil {
-			rows.Close()
-			return nil, false, err
-		}
-		gone = append(gone, u)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
 

@@ -108,21 +108,8 @@ func (s *Store) mailboxUIDs(ctx context.Context, tx reader, mb mailboxRow) ([]st
 // tombstones, new messages above e's largest UID. ok is false when the
 // result does not match the mailbox's message count.
 func catchUp(ctx context.Context, tx reader, mb mailboxRow, e *uidEntry) (uids []store.UID, ok bool, err error) {
-	var gone []store.UID
-	rows, err := tx.QueryContext(ctx, `SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`, mb.ID, e.modseq)
+	gone, err := expungedSince(ctx, tx, mb.ID, e.modseq)
 	if err != nil {
-		return nil, false, err
-	}
-	for rows.Next() {
-		var u store.UID
-		if err := rows.Scan(&u); err != nil {
-			rows.Close()
-			return nil, false, err
-		}
-		gone = append(gone, u)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
 	var top store.UID
@@ -150,4 +137,11 @@ func catchUp(ctx context.Context, tx reader, mb mailboxRow, e *uidEntry) (uids [
 	}
 	uids = append(uids, fresh...)
 	return uids, len(uids) == int(mb.messages), nil
+}
+
+// expungedSince returns the UIDs of mailbox id expunged after modseq,
+// ascending, from the tombstones: how the caches (this one and the sort
+// cache) learn what left a mailbox since their entry was read.
+func expungedSince(ctx context.Context, tx reader, id store.MailboxID, modseq store.ModSeq) ([]store.UID, error) {
+	return scanUIDs(tx.QueryContext(ctx, `SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`, id, modseq))
 }
