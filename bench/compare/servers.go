@@ -4,16 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -21,8 +13,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"postfach/bench/internal/serverproc"
 )
 
 // Ports of the two servers: Dovecot's are those of the shared reference
@@ -37,12 +30,11 @@ type ports struct{ imap, imaps, pop3, pop3s, lmtp, smtp int }
 // server is a running server under test.
 type server struct {
 	name  string // "postfach" or "Dovecot"
-	cmd   *exec.Cmd
+	proc  *serverproc.Process
 	pid   int
 	ports ports
 	// serves lists the protocols it answers on: imap, pop3, lmtp, smtp.
 	serves map[string]bool
-	done   chan error
 	// logPath receives the process's output; waitFor are the ports it
 	// opens when ready.
 	logPath string
@@ -53,14 +45,15 @@ type server struct {
 // process, for runs that measure its memory.
 func (s *server) restart(ctx context.Context) error {
 	s.stop()
-	cmd := exec.Command(s.cmd.Path, s.cmd.Args[1:]...)
-	cmd.Env = s.cmd.Env
-	done, err := startProcess(cmd, s.logPath)
+	old := s.proc.Cmd
+	cmd := exec.Command(old.Path, old.Args[1:]...)
+	cmd.Env = old.Env
+	proc, err := serverproc.Start(cmd, s.logPath)
 	if err != nil {
 		return err
 	}
-	s.cmd, s.done = cmd, done
-	if err := waitPorts(ctx, done, s.logPath, s.waitFor...); err != nil {
+	s.proc = proc
+	if err := proc.WaitPorts(ctx, startTimeout, s.logPath, s.waitFor...); err != nil {
 		return fmt.Errorf("restarting %s: %w", s.name, err)
 	}
 	// Through nice(1), the server is the process nice execs.
@@ -89,17 +82,13 @@ func (s *server) target(proto string) string {
 
 // stop ends the server with SIGTERM, then SIGKILL after 30 s.
 func (s *server) stop() {
-	if s == nil || s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(30 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
+	if s != nil {
+		s.proc.Stop()
 	}
 }
+
+// startTimeout is how long a server may take to open its ports.
+const startTimeout = time.Minute
 
 // niced returns the command that runs name with args at nice value n
 // (through nice(1), so that every thread and child inherits it).
@@ -110,63 +99,6 @@ func niced(ctx context.Context, n int, name string, args ...string) *exec.Cmd {
 	return exec.CommandContext(ctx, "nice", append([]string{"-n", strconv.Itoa(n), name}, args...)...)
 }
 
-// startProcess starts cmd with its output in logPath.
-func startProcess(cmd *exec.Cmd, logPath string) (chan error, error) {
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, err
-	}
-	done := make(chan error, 1)
-	go func() {
-		done <- cmd.Wait()
-		logf.Close()
-	}()
-	return done, nil
-}
-
-// waitPorts waits until every port accepts connections, or the process
-// ends, or a minute passes.
-func waitPorts(ctx context.Context, done chan error, logPath string, list ...int) error {
-	deadline := time.Now().Add(time.Minute)
-	for _, p := range list {
-		for {
-			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case err := <-done:
-				done <- err
-				log, _ := os.ReadFile(logPath)
-				return fmt.Errorf("exited (%v) before listening on %d:\n%s", err, p, tail(log, 40))
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(100 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("port %d not open after a minute", p)
-			}
-		}
-	}
-	return nil
-}
-
-// listening reports whether a port accepts connections.
-func listening(p int) bool {
-	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
-
 func tail(b []byte, lines int) string {
 	l := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return strings.Join(l[max(0, len(l)-lines):], "\n")
@@ -175,48 +107,16 @@ func tail(b []byte, lines int) string {
 // checkPortsFree fails when another program holds one of the ports.
 func checkPortsFree(p ports) error {
 	for _, n := range []int{p.imap, p.imaps, p.pop3, p.pop3s, p.lmtp, p.smtp} {
-		if n != 0 && listening(n) {
+		if n != 0 && serverproc.Listening(n) {
 			return fmt.Errorf("port %d is in use; is an earlier comparison still running?", n)
 		}
 	}
 	return nil
 }
 
-// writeCertificate makes a self-signed ECDSA P-256 certificate for
-// 127.0.0.1 that both servers use, so that TLS costs them the same.
-func writeCertificate(dir string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "mail.example.org"},
-		DNSNames:              []string{"mail.example.org", "localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return err
-	}
-	// Dovecot's master reads the key as root; postfach runs as root here.
-	return os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
-}
+// writeCertificate makes the certificate both servers use, so that TLS
+// costs them the same.
+func writeCertificate(dir string) error { return serverproc.WriteCertificate(dir) }
 
 // ensureDovecot installs Debian's Dovecot packages when the dovecot binary
 // is missing.
@@ -324,14 +224,14 @@ func startDovecot(ctx context.Context, bin, template string, ds dovecotSetup) (*
 	}
 	logPath := filepath.Join(ds.dir, "log", "stdout.log")
 	cmd := niced(context.Background(), ds.nice, bin, "-F", "-c", confPath)
-	done, err := startProcess(cmd, logPath)
+	proc, err := serverproc.Start(cmd, logPath)
 	if err != nil {
 		return nil, err
 	}
-	s := &server{name: "Dovecot", cmd: cmd, pid: cmd.Process.Pid, ports: p, done: done,
+	s := &server{name: "Dovecot", proc: proc, pid: cmd.Process.Pid, ports: p,
 		serves:  map[string]bool{"imap": true, "pop3": true, "lmtp": true},
 		logPath: logPath, waitFor: []int{p.imaps, p.pop3s, p.lmtp}}
-	if err := waitPorts(ctx, done, filepath.Join(ds.dir, "log", "dovecot.log"), p.imaps, p.pop3s, p.lmtp); err != nil {
+	if err := proc.WaitPorts(ctx, startTimeout, filepath.Join(ds.dir, "log", "dovecot.log"), p.imaps, p.pop3s, p.lmtp); err != nil {
 		s.stop()
 		return nil, fmt.Errorf("Dovecot: %w", err)
 	}
@@ -424,22 +324,22 @@ level = "warn"
 	}
 	logPath := filepath.Join(ps.dir, "serve.log")
 	cmd := niced(context.Background(), ps.nice, ps.bin, "serve", "--config", confPath)
-	done, err := startProcess(cmd, logPath)
+	proc, err := serverproc.Start(cmd, logPath)
 	if err != nil {
 		return nil, err
 	}
-	s := &server{name: "postfach", cmd: cmd, pid: cmd.Process.Pid, ports: p, done: done, serves: map[string]bool{},
+	s := &server{name: "postfach", proc: proc, pid: cmd.Process.Pid, ports: p, serves: map[string]bool{},
 		logPath: logPath, waitFor: []int{p.imaps}}
-	if err := waitPorts(ctx, done, logPath, p.imaps); err != nil {
+	if err := proc.WaitPorts(ctx, startTimeout, logPath, p.imaps); err != nil {
 		s.stop()
 		return nil, fmt.Errorf("postfach: %w", err)
 	}
 	// Protocols this build does not serve yet stay closed (with a warning
 	// in the log): their cases run against Dovecot alone.
 	s.serves["imap"] = true
-	s.serves["pop3"] = listening(p.pop3s)
-	s.serves["lmtp"] = listening(p.lmtp)
-	s.serves["smtp"] = listening(p.smtp)
+	s.serves["pop3"] = serverproc.Listening(p.pop3s)
+	s.serves["lmtp"] = serverproc.Listening(p.lmtp)
+	s.serves["smtp"] = serverproc.Listening(p.smtp)
 	return s, nil
 }
 

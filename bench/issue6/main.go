@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"postfach/bench/internal/serverproc"
 	"postfach/internal/store/sqlite"
 )
 
@@ -71,7 +72,7 @@ func run(fixture, dir string, rounds int, xapian, reuse bool) error {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	if err := writeCertificate(filepath.Join(dir, "tls")); err != nil {
+	if err := serverproc.WriteCertificate(filepath.Join(dir, "tls")); err != nil {
 		return err
 	}
 	logf("building postfach")

@@ -2,23 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"postfach/bench/internal/serverproc"
 )
 
 // Ports of the servers under test: apart from bench/compare's, so that
@@ -30,93 +23,29 @@ const (
 
 // proc is a server running as a child process.
 type proc struct {
+	*serverproc.Process
 	name string
 	addr string
-	cmd  *exec.Cmd
-	done chan error
 }
 
 func (p *proc) stop() {
-	if p == nil || p.cmd.Process == nil {
-		return
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
+	if p != nil {
+		p.Stop()
 	}
 }
 
 // start runs cmd with its output in logPath and waits for port.
 func start(name string, cmd *exec.Cmd, logPath string, port int) (*proc, error) {
-	logf, err := os.Create(logPath)
+	sp, err := serverproc.Start(cmd, logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, err
+	// A store may migrate first.
+	if err := sp.WaitPorts(context.Background(), 5*time.Minute, logPath, port); err != nil {
+		sp.Stop()
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	p := &proc{name: name, addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd, done: make(chan error, 1)}
-	go func() {
-		p.done <- cmd.Wait()
-		logf.Close()
-	}()
-	deadline := time.Now().Add(5 * time.Minute) // a store may migrate first
-	for {
-		c, err := net.DialTimeout("tcp", p.addr, time.Second)
-		if err == nil {
-			c.Close()
-			return p, nil
-		}
-		select {
-		case err := <-p.done:
-			out, _ := os.ReadFile(logPath)
-			return nil, fmt.Errorf("%s exited (%v) before listening:\n%s", name, err, out)
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			return nil, fmt.Errorf("%s: port %d not open after 5 minutes", name, port)
-		}
-	}
-}
-
-// writeCertificate makes a self-signed ECDSA P-256 certificate both
-// servers use.
-func writeCertificate(dir string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "mail.example.org"},
-		DNSNames:     []string{"mail.example.org"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(30 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	return &proc{Process: sp, name: name, addr: fmt.Sprintf("127.0.0.1:%d", port)}, nil
 }
 
 // startPostfach serves dataDir (a copy of the 100k fixture) with the
