@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -39,19 +38,9 @@ func startBig(b *testing.B) string {
 			bs.err = err
 			return
 		}
-		cfg := config.Default()
-		cfg.Hostname = "mail.example.org"
-		cfg.DataDir = dir
-		cfg.Listen = config.Listen{IMAPS: "127.0.0.1:0"}
-		cfg.Auth.Time, cfg.Auth.MemoryKiB, cfg.Auth.Threads = imaptest.CheapParams.Time, imaptest.CheapParams.MemoryKiB, imaptest.CheapParams.Threads
-		srv, err := server.New(cfg, server.Options{Logger: slog.New(slog.DiscardHandler)})
+		srv, err := startServer(context.Background(), dir, config.Listen{IMAPS: "127.0.0.1:0"}, nil)
 		if err != nil {
 			bs.err = fmt.Errorf("server on the fixture (is another benchmark run using it?): %w", err)
-			return
-		}
-		if err := srv.Start(context.Background()); err != nil {
-			srv.Close()
-			bs.err = err
 			return
 		}
 		bs.srv, bs.addr = srv, srv.Addr("imaps").String()

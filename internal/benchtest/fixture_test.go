@@ -3,18 +3,15 @@ package benchtest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
-	"postfach/internal/imaptest"
 	"postfach/internal/store"
 	"postfach/internal/store/match"
 	"postfach/internal/store/sqlite"
-	"postfach/internal/store/storetest"
 )
 
 // The 100k fixture: one account, bigUser, whose INBOX holds bigMessages
@@ -107,63 +104,19 @@ func fixtureDir() (string, error) {
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "postfach-benchtest-100k-"+fixtureVersion)
 	}
-	if err := checkFixture(dir); err == nil {
-		return dir, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		// Stale or broken (an interrupted run, a schema change): rebuild.
-		if err := os.RemoveAll(dir); err != nil {
-			return "", err
-		}
-	}
-	// Build beside it and rename, so that a concurrent run never sees a
-	// half-built fixture.
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".build-")
-	if err != nil {
-		return "", err
-	}
-	if err := buildFixture(tmp); err != nil {
-		os.RemoveAll(tmp)
-		return "", fmt.Errorf("building the 100k fixture: %w", err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		os.RemoveAll(tmp)
-		if checkFixture(dir) == nil {
-			return dir, nil // another run won the race
-		}
-		return "", err
-	}
-	return dir, nil
+	return cachedFixture(dir, "the 100k fixture", checkFixture, buildFixture)
 }
 
 // checkFixture reports whether dir holds a complete fixture; an absent one
 // is os.ErrNotExist.
 func checkFixture(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, sqlite.DBName)); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, sqlite.Options{Dir: dir, NoSync: true})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	a, err := s.AccountByAddress(ctx, bigUser)
-	if err != nil {
-		return err
-	}
-	m := s.Mail(a.ID)
-	inbox, err := m.Mailbox(ctx, "INBOX")
-	if err != nil {
-		return err
-	}
-	st, err := m.Status(ctx, inbox.ID)
-	if err != nil {
-		return err
-	}
-	if st.Messages != bigMessages {
-		return fmt.Errorf("fixture INBOX has %d messages, want %d", st.Messages, bigMessages)
-	}
-	return nil
+	return checkInboxes(dir, inboxSize{bigUser, bigMessages})
+}
+
+// fixtureNewMessage is message i of the fixture with its flags.
+func fixtureNewMessage(i int) store.NewMessage {
+	f, kw := fixtureFlags(i)
+	return store.NewMessage{Flags: f, Keywords: kw, Body: bytes.NewReader(fixtureMessage(i))}
 }
 
 // buildFixture fills dir through the store: no fsync, 500 messages per
@@ -175,22 +128,7 @@ func buildFixture(dir string) error {
 		return err
 	}
 	defer s.Close()
-	if err := imaptest.AddUser(ctx, s, bigUser, imaptest.Password); err != nil {
-		return err
-	}
-	a, err := s.AccountByAddress(ctx, bigUser)
-	if err != nil {
-		return err
-	}
-	m := s.Mail(a.ID)
-	inbox, err := m.Mailbox(ctx, "INBOX")
-	if err != nil {
-		return err
-	}
-	if err := storetest.Fill(ctx, m, inbox.ID, bigMessages, 2, func(i int) store.NewMessage {
-		f, kw := fixtureFlags(i)
-		return store.NewMessage{Flags: f, Keywords: kw, Body: bytes.NewReader(fixtureMessage(i))}
-	}); err != nil {
+	if err := fillInbox(ctx, s, bigUser, bigMessages, fixtureNewMessage); err != nil {
 		return err
 	}
 	// The full-text index fills behind the deliveries; benchmarks measure

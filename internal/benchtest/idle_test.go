@@ -259,12 +259,7 @@ func seedIdleAccounts(dataDir string) error {
 		if err := imaptest.AddUser(ctx, s, addr, imaptest.Password); err != nil {
 			return err
 		}
-		acct, err := s.AccountByAddress(ctx, addr)
-		if err != nil {
-			return err
-		}
-		m := s.Mail(acct.ID)
-		inbox, err := m.Mailbox(ctx, "INBOX")
+		m, inbox, err := userInbox(ctx, s, addr)
 		if err != nil {
 			return err
 		}
@@ -273,7 +268,7 @@ func seedIdleAccounts(dataDir string) error {
 			f, kw := fixtureFlags(i)
 			msgs[i] = store.NewMessage{Flags: f, Keywords: kw, Body: bytes.NewReader(fixtureMessage(a*idleMessages + i))}
 		}
-		if _, err := m.Append(ctx, inbox.ID, msgs); err != nil {
+		if _, err := m.Append(ctx, inbox, msgs); err != nil {
 			return err
 		}
 	}

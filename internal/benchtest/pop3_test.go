@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -24,7 +23,6 @@ import (
 	"postfach/internal/store"
 	"postfach/internal/store/match"
 	"postfach/internal/store/sqlite"
-	"postfach/internal/store/storetest"
 )
 
 // The POP3 benchmarks run against a server of their own, with fsync on as
@@ -102,65 +100,13 @@ func pop3FixtureDir() (string, error) {
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "postfach-benchtest-pop3-"+pop3FixtureVersion+"-fold"+strconv.Itoa(match.FoldVersion))
 	}
-	if err := checkPOP3Fixture(dir); err == nil {
-		return dir, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		if err := os.RemoveAll(dir); err != nil {
-			return "", err
-		}
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".build-")
-	if err != nil {
-		return "", err
-	}
-	if err := buildPOP3Fixture(tmp); err != nil {
-		os.RemoveAll(tmp)
-		return "", fmt.Errorf("building the POP3 maildrops: %w", err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		os.RemoveAll(tmp)
-		if checkPOP3Fixture(dir) == nil {
-			return dir, nil
-		}
-		return "", err
-	}
-	return dir, nil
+	return cachedFixture(dir, "the POP3 maildrops", checkPOP3Fixture, buildPOP3Fixture)
 }
 
 // checkPOP3Fixture reports whether dir holds the complete maildrops; an
 // absent one is os.ErrNotExist.
 func checkPOP3Fixture(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, sqlite.DBName)); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, sqlite.Options{Dir: dir, NoSync: true})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	for _, u := range []struct {
-		user string
-		n    uint32
-	}{{pop3BigUser, pop3test.BenchMessages}, {pop3SmallUser(pop3SmallUsers - 1), pop3SmallMsgs}} {
-		a, err := s.AccountByAddress(ctx, u.user)
-		if err != nil {
-			return err
-		}
-		m := s.Mail(a.ID)
-		inbox, err := m.Mailbox(ctx, "INBOX")
-		if err != nil {
-			return err
-		}
-		st, err := m.Status(ctx, inbox.ID)
-		if err != nil {
-			return err
-		}
-		if st.Messages != u.n {
-			return fmt.Errorf("%s has %d messages, want %d", u.user, st.Messages, u.n)
-		}
-	}
-	return nil
+	return checkInboxes(dir, inboxSize{pop3BigUser, pop3test.BenchMessages}, inboxSize{pop3SmallUser(pop3SmallUsers - 1), pop3SmallMsgs})
 }
 
 // buildPOP3Fixture fills dir through the store, and waits until the
@@ -174,19 +120,7 @@ func buildPOP3Fixture(dir string) error {
 	}
 	defer s.Close()
 	fill := func(user string, n int) error {
-		if err := imaptest.AddUser(ctx, s, user, imaptest.Password); err != nil {
-			return err
-		}
-		a, err := s.AccountByAddress(ctx, user)
-		if err != nil {
-			return err
-		}
-		m := s.Mail(a.ID)
-		inbox, err := m.Mailbox(ctx, "INBOX")
-		if err != nil {
-			return err
-		}
-		return storetest.Fill(ctx, m, inbox.ID, n, 2, func(i int) store.NewMessage {
+		return fillInbox(ctx, s, user, n, func(i int) store.NewMessage {
 			return store.NewMessage{Body: bytes.NewReader(pop3test.BenchMessage(i))}
 		})
 	}
@@ -207,21 +141,13 @@ func startPOP3Bench(b *testing.B) (*server.Server, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	cfg := config.Default()
-	cfg.Hostname = "mail.example.org"
-	cfg.DataDir = dir
-	cfg.Listen = config.Listen{POP3S: "127.0.0.1:0"}
-	cfg.Auth.Time, cfg.Auth.MemoryKiB, cfg.Auth.Threads = imaptest.CheapParams.Time, imaptest.CheapParams.MemoryKiB, imaptest.CheapParams.Threads
-	// The login guard slows concurrent logins from one address; the
-	// benchmark's clients are all on loopback.
-	cfg.Security.Allowlist = []string{"127.0.0.0/8"}
-	srv, err := server.New(cfg, server.Options{Logger: slog.New(slog.DiscardHandler)})
+	srv, err := startServer(context.Background(), dir, config.Listen{POP3S: "127.0.0.1:0"}, func(cfg *config.Config) {
+		// The login guard slows concurrent logins from one address;
+		// the benchmark's clients are all on loopback.
+		cfg.Security.Allowlist = []string{"127.0.0.0/8"}
+	})
 	if err != nil {
 		return nil, "", fmt.Errorf("server on the POP3 maildrops (is another benchmark run using them?): %w", err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		srv.Close()
-		return nil, "", err
 	}
 	return srv, srv.Addr("pop3s").String(), nil
 }

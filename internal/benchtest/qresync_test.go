@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"sync"
 	"testing"
 
 	"postfach/internal/config"
 	"postfach/internal/imaptest"
-	"postfach/internal/server"
-	"postfach/internal/store"
 	"postfach/internal/store/sqlite"
-	"postfach/internal/store/storetest"
 )
 
 // sizedServers holds one server per mailbox size for the resync
@@ -43,29 +39,12 @@ func startSized(b *testing.B, m int) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := imaptest.AddUser(ctx, s, bigUser, imaptest.Password); err != nil {
-		b.Fatal(err)
-	}
-	a, _ := s.AccountByAddress(ctx, bigUser)
-	mail := s.Mail(a.ID)
-	inbox, _ := mail.Mailbox(ctx, "INBOX")
-	if err := storetest.Fill(ctx, mail, inbox.ID, m, 2, func(i int) store.NewMessage {
-		f, kw := fixtureFlags(i)
-		return store.NewMessage{Flags: f, Keywords: kw, Body: bytes.NewReader(fixtureMessage(i))}
-	}); err != nil {
+	if err := fillInbox(ctx, s, bigUser, m, fixtureNewMessage); err != nil {
 		b.Fatal(err)
 	}
 	s.Close()
-	cfg := config.Default()
-	cfg.Hostname = "mail.example.org"
-	cfg.DataDir = dir
-	cfg.Listen = config.Listen{IMAPS: "127.0.0.1:0"}
-	cfg.Auth.Time, cfg.Auth.MemoryKiB, cfg.Auth.Threads = imaptest.CheapParams.Time, imaptest.CheapParams.MemoryKiB, imaptest.CheapParams.Threads
-	srv, err := server.New(cfg, server.Options{Logger: slog.New(slog.DiscardHandler)})
+	srv, err := startServer(ctx, dir, config.Listen{IMAPS: "127.0.0.1:0"}, nil)
 	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
 	if ss.addrs == nil {
