@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -167,5 +168,157 @@ func TestSparesLinkFails(t *testing.T) {
 	}
 	if n := filesUnder(t, root); n != 10 {
 		t.Fatalf("%d files, want 10 blobs", n)
+	}
+}
+
+// TestAllocMeter: a window whose median creation is costly moves the spare
+// directory; while moving does not help, moves come after 1, 2, 4, ...
+// costly windows; a cheap window starts over.
+func TestAllocMeter(t *testing.T) {
+	const (
+		cheap  = 'c' // a window of cheap creations
+		costly = 'C' // a window of costly ones
+		mixed  = 'm' // a window of 60% cheap, 40% costly creations
+		spiky  = 's' // a window of 60% costly, 40% cheap
+	)
+	for _, tc := range []struct {
+		windows string
+		moves   string // '1' where a window ends in a move
+	}{
+		{"cccc", "0000"},
+		{"C", "1"},
+		{"mmmm", "0000"},
+		{"ssss", "1101"},
+		{"CCCCCCCCC", "110100010"},
+		{"CCcCCcC", "1101101"},
+		{"cCcCcC", "010101"},
+	} {
+		t.Run(tc.windows, func(t *testing.T) {
+			var m allocMeter
+			var got strings.Builder
+			for _, w := range tc.windows {
+				moved := false
+				for i := range spareWindow {
+					d := 40 * time.Microsecond
+					switch {
+					case w == costly,
+						w == mixed && i%5 >= 3,
+						w == spiky && i%5 < 3:
+						d = 2 * time.Millisecond
+					}
+					if m.add(d) {
+						if i != spareWindow-1 || moved {
+							t.Fatalf("move at creation %d of a window", i)
+						}
+						moved = true
+					}
+				}
+				if moved {
+					got.WriteByte('1')
+				} else {
+					got.WriteByte('0')
+				}
+			}
+			if got.String() != tc.moves {
+				t.Errorf("moves %s, want %s", got.String(), tc.moves)
+			}
+		})
+	}
+}
+
+// TestSparesMove: when creating spares in their directory becomes
+// costly, the goroutine makes them in a new directory and removes the old
+// one; blobs are linked from spares all the while. A new Dir removes the
+// directories an earlier one moved to.
+func TestSparesMove(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "blobs")
+	ffs := NewFaultFS(OSFS())
+	if _, err := ffs.FS.CreateTemp(t.TempDir()); errors.Is(err, errors.ErrUnsupported) {
+		t.Skip("no O_TMPFILE here")
+	}
+	first := filepath.Join(root, SpareDirName)
+	log := &opLog{}
+	ffs.SetInject(func(op Op, path string) error {
+		if op == OpCreate && path == first {
+			// An allocator that skips many freed inodes here.
+			time.Sleep(2 * spareCostly)
+		}
+		return log.record(op, path)
+	})
+	d, err := OpenDir(root, DirOptions{FS: ffs, Spares: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := filepath.Join(root, SpareDirName+".1")
+	blobs := 0
+	deadline := time.Now().Add(20 * time.Second)
+	for log.countExact("create "+moved) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no spares made in %s after %d in %s", moved, log.countExact("create "+first), first)
+		}
+		writeBlob(t, d, []byte{byte(blobs)})
+		blobs++
+	}
+	if n := log.countExact("create " + first); n < spareWindow {
+		t.Errorf("moved after %d creations, want a window of %d", n, spareWindow)
+	}
+	if _, err := os.Stat(first); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("old spare directory still there: %v", err)
+	}
+	// Use up the spares made before the move, and let the pool fill
+	// from the new directory.
+	for range 4 {
+		writeBlob(t, d, []byte{byte(blobs)})
+		blobs++
+	}
+	for len(d.spares.ready) < cap(d.spares.ready) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d spares ready after the move, want %d", len(d.spares.ready), cap(d.spares.ready))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	log.reset()
+	for range cap(d.spares.ready) {
+		writeBlob(t, d, []byte{byte(blobs)})
+		blobs++
+	}
+	if n := log.count("link "); n != cap(d.spares.ready) {
+		t.Errorf("%d blobs linked from spares after the move, want %d: %v", n, cap(d.spares.ready), log.ops)
+	}
+	if n := log.countExact("create " + first); n != 0 {
+		t.Errorf("%d spares made in the old directory after the move", n)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := filesUnder(t, root); n != blobs {
+		t.Errorf("%d files under the root, want %d blobs", n, blobs)
+	}
+
+	// A process that had moved twice left spare.2 behind.
+	stale := filepath.Join(root, SpareDirName+".2")
+	if err := os.MkdirAll(stale, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ffs.SetInject(nil)
+	d, err = OpenDir(root, DirOptions{FS: ffs, Spares: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	writeBlob(t, d, []byte("start the spares again"))
+	for {
+		_, err1 := os.Stat(moved)
+		_, err2 := os.Stat(stale)
+		if errors.Is(err1, os.ErrNotExist) && errors.Is(err2, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("spare directories of an earlier process left: %v, %v", err1, err2)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := os.Stat(first); err != nil {
+		t.Errorf("spare directory not made: %v", err)
 	}
 }
