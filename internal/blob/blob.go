@@ -8,12 +8,13 @@
 //     checked against that shape before it becomes a path, so no name can
 //     leave the blob directory.
 //   - Commit finishes a blob; Sync makes blobs durable: their contents
-//     (fdatasync of each file) and their directory entries (one fsync per
-//     directory). A caller batches Sync over many blobs (one call per group
-//     commit), and runs it before it commits any row that references them.
-//     Sync issues the fsyncs at once, so that the file system can serve
-//     them with few journal commits: on ext4, 8 concurrent fdatasyncs of
-//     new files cost little more than one.
+//     (fdatasync of each file) and their directory entries (an fsync of
+//     each directory). A caller runs Sync before it commits any row that
+//     references the blobs. Sync issues the fsyncs at once, so that the
+//     file system can serve them with few journal commits: on ext4, 8
+//     concurrent fdatasyncs of new files cost little more than one; and
+//     concurrent Syncs share their directories' fsyncs, so that each
+//     appender may sync its own blob as soon as it is written.
 package blob
 
 import (
@@ -38,7 +39,8 @@ type Store interface {
 	// Delete removes a blob. Deleting a missing blob is not an error.
 	Delete(ctx context.Context, name string) error
 	// Sync makes the named committed blobs durable: the content of each
-	// and its directory entry (each distinct directory is fsynced once).
+	// and its directory entry (by an fsync of the directory that starts
+	// after Sync is called, shared with concurrent Syncs).
 	Sync(ctx context.Context, names []string) error
 	// Walk calls fn for every blob, in no particular order, with its
 	// modification time. It is for garbage collection.

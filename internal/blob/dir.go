@@ -29,6 +29,9 @@ type Dir struct {
 	mu    sync.Mutex
 	ready map[string]bool // day directories created and made durable
 
+	// dirSyncs shares directory fsyncs among concurrent Syncs.
+	dirSyncs dirSyncs
+
 	// bufs keeps the writers' buffers for the next blob.
 	bufs sync.Pool // *bufio.Writer
 	// spares holds files created ahead of need; nil without
@@ -60,6 +63,7 @@ type DirOptions struct {
 // OpenDir returns a Store rooted at root, creating it if needed.
 func OpenDir(root string, opts DirOptions) (*Dir, error) {
 	d := &Dir{fs: opts.FS, root: root, noSync: opts.NoSync, now: opts.Now, ready: map[string]bool{}}
+	d.dirSyncs = dirSyncs{sync: d.syncDir, dirs: map[string]*dirSync{}}
 	if d.fs == nil {
 		d.fs = OSFS()
 	}
@@ -381,6 +385,10 @@ const maxSyncs = 64
 // Sync fdatasyncs every named blob and fsyncs the directory of each
 // distinct day among them, all concurrently. Every sync is waited for,
 // even after one failed: the caller may remove the blobs on error.
+//
+// Concurrent Syncs share directory fsyncs (dirSyncs): each appender may
+// sync its own blob as soon as it is written, and a directory is still
+// fsynced about once per fsync's duration, not once per blob.
 func (d *Dir) Sync(ctx context.Context, names []string) error {
 	if d.noSync || len(names) == 0 {
 		return nil
@@ -418,13 +426,67 @@ func (d *Dir) Sync(ctx context.Context, names []string) error {
 	}
 	for _, day := range days {
 		dir := filepath.Join(d.root, day)
-		run(func() error { return d.syncDir(dir) })
+		run(func() error { return d.dirSyncs.do(dir) })
 	}
 	for _, n := range names {
 		run(func() error { return d.syncFile(n) })
 	}
 	wg.Wait()
 	return first
+}
+
+// dirSyncs lets concurrent callers share the fsyncs of a directory. A
+// caller's entries are made before it asks; it waits for an fsync that
+// starts after it asked, and one fsync serves everyone who asked before
+// it started. So a directory has at most one fsync running and one
+// waiting to start, however many blobs are synced at once.
+type dirSyncs struct {
+	sync func(dir string) error
+
+	mu   sync.Mutex
+	dirs map[string]*dirSync
+}
+
+// dirSync is the state of one directory's fsyncs.
+type dirSync struct {
+	waiting []chan error // for the next fsync
+}
+
+// do fsyncs dir, or waits for the next fsync of it that another caller
+// starts.
+func (s *dirSyncs) do(dir string) error {
+	ch := make(chan error, 1)
+	s.mu.Lock()
+	ds, running := s.dirs[dir]
+	if !running {
+		ds = &dirSync{}
+		s.dirs[dir] = ds
+	}
+	ds.waiting = append(ds.waiting, ch)
+	s.mu.Unlock()
+	if !running {
+		go s.run(dir, ds)
+	}
+	return <-ch
+}
+
+// run fsyncs dir for everyone waiting, until no one is.
+func (s *dirSyncs) run(dir string, ds *dirSync) {
+	for {
+		s.mu.Lock()
+		waiting := ds.waiting
+		ds.waiting = nil
+		if len(waiting) == 0 {
+			delete(s.dirs, dir)
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		err := s.sync(dir)
+		for _, ch := range waiting {
+			ch <- err
+		}
+	}
 }
 
 // openFile opens the file of the blob called name for reading.

@@ -37,10 +37,13 @@ type writer struct {
 
 // op is one caller's write.
 type op struct {
-	ctx   context.Context
-	fn    func(w *wtx) error
-	blobs []string // new blobs the op's rows refer to: directories to sync
-	err   chan error
+	ctx context.Context
+	fn  func(w *wtx) error
+	// synced delivers the outcome of making the new blobs the op's rows
+	// refer to durable, which starts when the op is queued; nil when it
+	// has none.
+	synced chan error
+	err    chan error
 }
 
 // wtx is what an op sees: the batch's transaction, and what the op
@@ -61,15 +64,26 @@ func newWriter(s *Store, conn *sql.Conn, maxBatch int) *writer {
 // do queues fn and waits for the outcome of its batch. Once queued, it
 // waits even if ctx ends: the op may be committing (the writer skips ops
 // whose ctx ended before they started).
+//
+// blobs are the new blobs fn's rows refer to. Making them durable starts
+// here, beside the writer: while the writer commits earlier batches, and
+// while it runs this op's statements; its batch commits once they are
+// (runBatch). A blob's fsync and the WAL's thus overlap across batches,
+// where a batch that synced its blobs first and then committed waited
+// for two fsyncs in a row.
 func (w *writer) do(ctx context.Context, blobs []string, fn func(w *wtx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	o := &op{ctx: ctx, fn: fn, blobs: blobs, err: make(chan error, 1)}
+	o := &op{ctx: ctx, fn: fn, err: make(chan error, 1)}
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
 		return errClosed
+	}
+	if len(blobs) > 0 {
+		o.synced = make(chan error, 1)
+		go func() { o.synced <- w.s.blobs.Sync(bg, blobs) }()
 	}
 	w.ops <- o
 	w.mu.RUnlock()
@@ -135,20 +149,29 @@ func (w *writer) run() {
 var bg = context.Background()
 
 func (w *writer) runBatch(batch []*op) {
-	var names []string
-	for _, o := range batch {
-		names = append(names, o.blobs...)
+	// The batch commits only once the blobs its rows refer to are durable,
+	// files and directory entries (do started their syncs): a row never
+	// becomes durable without its blob. Every sync is waited for before
+	// any op hears its outcome, since a caller removes its blobs on
+	// failure.
+	waited := false
+	var syncErr error
+	waitSynced := func() error {
+		if !waited {
+			waited = true
+			for _, o := range batch {
+				if o.synced == nil {
+					continue
+				}
+				if err := <-o.synced; err != nil && syncErr == nil {
+					syncErr = err
+				}
+			}
+		}
+		return syncErr
 	}
-	// The batch's blob files and their directory entries become durable
-	// here, while the statements run: all fsyncs at once, which the file
-	// system and the disk serve together (few journal commits, few cache
-	// flushes), where an fsync by each appender in turn cost one of each
-	// per message.
-	synced := make(chan error, 1)
-	go func() { synced <- w.s.blobs.Sync(bg, names) }()
-
 	fail := func(err error) {
-		<-synced
+		waitSynced()
 		for _, o := range batch {
 			o.err <- err
 		}
@@ -192,11 +215,9 @@ func (w *writer) runBatch(batch []*op) {
 			return
 		}
 	}
-	if err := <-synced; err != nil {
+	if err := waitSynced(); err != nil {
 		w.rollback()
-		for _, o := range batch {
-			o.err <- err
-		}
+		fail(err)
 		return
 	}
 	if _, err := w.exec("COMMIT"); err != nil {
