@@ -14,12 +14,12 @@ import (
 // parsed on the way, before anything is queued; then one write operation
 // inserts all rows (MULTIAPPEND is all or nothing, RFC 3502) and the group
 // commit makes blobs and rows durable with the other callers' writes.
+//
+// The mailbox is checked in that write operation only (appendCheck): a
+// read before the blobs were written would cost a query on every APPEND
+// (its caller has just looked the mailbox up by name) to spare a blob
+// written for nothing in the rare APPEND to a mailbox deleted meanwhile.
 func (m *mail) Append(ctx context.Context, id store.MailboxID, msgs []store.NewMessage) (store.AppendResult, error) {
-	// Fail early, before writing blobs, for a mailbox that is not there.
-	mb, err := m.MailboxByID(ctx, id)
-	if err != nil {
-		return store.AppendResult{}, err
-	}
 	list := make([]newRow, 0, len(msgs))
 	var names []string
 	cleanup := func() {
@@ -37,8 +37,8 @@ func (m *mail) Append(ctx context.Context, id store.MailboxID, msgs []store.NewM
 		names = append(names, r.blob)
 		list = append(list, r)
 	}
-	res := store.AppendResult{UIDValidity: mb.UIDValidity}
-	err = m.s.w.do(ctx, names, func(t *wtx) error {
+	var res store.AppendResult
+	err := m.s.w.do(ctx, names, func(t *wtx) error {
 		res.UIDs = res.UIDs[:0]
 		mb, err := m.appendCheck(t, id, list)
 		if err != nil {
