@@ -76,21 +76,25 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func childCmd(arg string, delay time.Duration) *exec.Cmd {
+// startChild starts the test binary as a child (see child), stopped when
+// the test ends, and returns it with the path of its output.
+func startChild(t *testing.T, arg string, delay time.Duration) (*Process, string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+arg, childDelayEnv+"="+delay.String())
-	return cmd
+	logPath := filepath.Join(t.TempDir(), "out.log")
+	p, err := Start(cmd, logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	return p, logPath
 }
 
 func TestStartWaitStop(t *testing.T) {
 	port := freePort(t)
-	logPath := filepath.Join(t.TempDir(), "out.log")
-	p, err := Start(childCmd(strconv.Itoa(port), 300*time.Millisecond), logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, logPath := startChild(t, strconv.Itoa(port), 300*time.Millisecond)
 	if err := p.WaitPorts(context.Background(), time.Minute, logPath, port); err != nil {
-		p.Stop()
 		t.Fatal(err)
 	}
 	if !Listening(port) {
@@ -110,12 +114,8 @@ func TestStartWaitStop(t *testing.T) {
 
 func TestWaitPortsFailures(t *testing.T) {
 	t.Run("exited", func(t *testing.T) {
-		logPath := filepath.Join(t.TempDir(), "out.log")
-		p, err := Start(childCmd("exit", 0), logPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = p.WaitPorts(context.Background(), time.Minute, logPath, freePort(t))
+		p, logPath := startChild(t, "exit", 0)
+		err := p.WaitPorts(context.Background(), time.Minute, logPath, freePort(t))
 		if err == nil || !strings.Contains(err.Error(), "exited (exit status 3)") || !strings.Contains(err.Error(), "cannot open the store") {
 			t.Fatalf("got %v, want the exit and the log's last lines", err)
 		}
@@ -123,25 +123,15 @@ func TestWaitPortsFailures(t *testing.T) {
 	})
 	t.Run("timeout", func(t *testing.T) {
 		port := freePort(t)
-		logPath := filepath.Join(t.TempDir(), "out.log")
-		p, err := Start(childCmd(strconv.Itoa(port), time.Minute), logPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Stop()
-		err = p.WaitPorts(context.Background(), 300*time.Millisecond, logPath, port)
+		p, logPath := startChild(t, strconv.Itoa(port), time.Minute)
+		err := p.WaitPorts(context.Background(), 300*time.Millisecond, logPath, port)
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port %d not open after 300ms", port)) {
 			t.Fatalf("got %v, want a timeout", err)
 		}
 	})
 	t.Run("canceled", func(t *testing.T) {
 		port := freePort(t)
-		logPath := filepath.Join(t.TempDir(), "out.log")
-		p, err := Start(childCmd(strconv.Itoa(port), time.Minute), logPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Stop()
+		p, logPath := startChild(t, strconv.Itoa(port), time.Minute)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		if err := p.WaitPorts(ctx, time.Minute, logPath, port); err != context.Canceled {
