@@ -173,8 +173,7 @@ func (m *mail) Changes(ctx context.Context, id store.MailboxID, since store.ModS
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`, id, since)
-		cs.Expunged, err = scanUIDs(rows, err)
+		cs.Expunged, err = expungedSince(ctx, tx, id, since)
 		return err
 	})
 	return cs, err
