@@ -51,11 +51,16 @@ type indexer struct {
 	lastError error // of the last step, for WaitIndexed
 
 	ranks rankCache // relevancy figures (fts_search.go)
+
+	// Scans of the texts of a mailbox (fts_scan.go): at most scanWorkers
+	// connections, each range at least scanRange messages.
+	scanWorkers, scanRange int
 }
 
 func startIndexer(s *Store, idx fts.Index) *indexer {
 	ctx, cancel := context.WithCancel(context.Background())
-	ix := &indexer{s: s, idx: idx, wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	ix := &indexer{s: s, idx: idx, wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{}),
+		scanWorkers: scanWorkers(), scanRange: defaultScanRange}
 	go ix.run(ctx)
 	return ix
 }

@@ -22,7 +22,8 @@ import (
 //     a substring's, enough of a fuzzy word's, for a substring of two
 //     runes any that begins with it), or is not in the index with all
 //     its text (state < textSteady). A key of one rune, or of two common
-//     ones, has none: the text condition scans every message;
+//     ones, has none: the text condition scans every message (see
+//     fts_scan.go for how);
 //   - a text condition on the folded text in blob_text t (fts_contains,
 //     fts_func.go), which decides the key exactly where the text is
 //     complete (state has textExact), as package match would.
@@ -163,7 +164,10 @@ func (f *sqlFilter) substring(needle string, text bool) {
 	}
 	f.needleCandidates(folded)
 	if text {
-		f.tcond(containsFunc+"(?, t.header, t.body)", folded)
+		// The header alone first: SQLite copies a column's text before a
+		// function sees it, and a needle found in the header, a quarter
+		// of a message's text, spares the copy of the body.
+		f.tcond("("+containsFunc+"(?, t.header) OR "+containsFunc+"(?, t.body))", folded, folded)
 	} else {
 		f.tcond(containsFunc+"(?, t.body)", folded)
 	}

@@ -219,7 +219,16 @@ func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCr
 		// Text conditions decide the messages whose text is complete;
 		// the matcher decides the others, which are few or none.
 		const text = " JOIN blob_text t ON t.blob_id = m.blob_id"
-		exact, err := m.searchRows(ctx, tx, matcher, !f.complete, from+text, where+" AND t.state >= 6", append([]any{id}, fargs...))
+		var exact []store.UID
+		switch complete := where + " AND t.state >= 6"; {
+		case f.scansAll():
+			// Every message is read (fts_scan.go).
+			exact, err = m.scanText(ctx, tx, mb, &f, c)
+		case f.complete:
+			exact, err = selectUIDs(ctx, tx, from+text, complete, append([]any{id}, fargs...))
+		default:
+			exact, err = m.searchRows(ctx, tx, matcher, true, from+text, complete, append([]any{id}, fargs...))
+		}
 		if err != nil {
 			return err
 		}
@@ -240,17 +249,22 @@ func (m *mail) Search(ctx context.Context, id store.MailboxID, c *store.SearchCr
 	return out, err
 }
 
-// mergeUIDs merges two ascending UID lists without common elements.
+// mergeUIDs merges two ascending UID lists; a UID in both is kept once
+// (a scan may decide a message whose text became complete after the
+// search began, which the matcher decides too: fts_scan.go).
 func mergeUIDs(a, b []store.UID) []store.UID {
 	if len(b) == 0 {
 		return a
 	}
 	out := make([]store.UID, 0, len(a)+len(b))
 	for len(a) > 0 && len(b) > 0 {
-		if a[0] < b[0] {
+		switch {
+		case a[0] < b[0]:
 			out, a = append(out, a[0]), a[1:]
-		} else {
+		case a[0] > b[0]:
 			out, b = append(out, b[0]), b[1:]
+		default:
+			out, a, b = append(out, a[0]), a[1:], b[1:]
 		}
 	}
 	return append(append(out, a...), b...)
