@@ -2,6 +2,7 @@ package imap
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -61,16 +62,37 @@ func parseFlags(in []string, known []string) (store.Flags, []string, error) {
 	return f, kw, nil
 }
 
+// namedAppender is a store that finds an APPEND's mailbox by name in the
+// write that stores the messages (the SQLite store does): the session
+// then reads nothing of its own for an APPEND, and no RENAME comes between
+// finding the mailbox and appending to it. A mailbox that is not there is
+// store.ErrNotFound.
+type namedAppender interface {
+	AppendByName(ctx context.Context, name string, msgs []store.NewMessage) (store.MailboxID, store.AppendResult, error)
+}
+
 // cmdAppend runs APPEND, including MULTIAPPEND (RFC 3502), CATENATE (RFC
 // 4469, see catenate.go) and UIDPLUS APPENDUID (RFC 4315 section 3).
 func (c *session) cmdAppend(ctx context.Context, cmd *wire.Command) error {
 	args := cmd.Args.(*wire.AppendArgs)
-	mb, err := c.lookupTarget(ctx, args.Mailbox)
-	if err != nil {
-		return err
+	byName, direct := c.mail.(namedAppender)
+	var (
+		name string
+		mb   store.Mailbox // looked up first when !direct
+	)
+	if direct {
+		var err error
+		if name, err = c.mailboxName(args.Mailbox); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if mb, err = c.lookupTarget(ctx, args.Mailbox); err != nil {
+			return err
+		}
 	}
 	var known []string
-	if c.sel != nil && c.sel.mbox.ID == mb.ID {
+	if c.sel != nil && (direct && sameMailbox(c.sel.mbox.Name, name) || !direct && c.sel.mbox.ID == mb.ID) {
 		known = c.sel.keywords
 	}
 	cat := c.newCatenation()
@@ -95,15 +117,35 @@ func (c *session) cmdAppend(ctx context.Context, cmd *wire.Command) error {
 		}
 		msgs = append(msgs, nm)
 	}
-	res, err := c.mail.Append(ctx, mb.ID, msgs)
-	if err != nil {
-		return err
+	var res store.AppendResult
+	if direct {
+		var err error
+		mb.ID, res, err = byName.AppendByName(ctx, name, msgs)
+		if errors.Is(err, store.ErrNotFound) {
+			// RFC 9051 section 6.3.12: TRYCREATE, as lookupTarget says.
+			return errNo("TRYCREATE", "No such mailbox")
+		}
+		if err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if res, err = c.mail.Append(ctx, mb.ID, msgs); err != nil {
+			return err
+		}
 	}
 	if c.sel != nil && c.sel.mbox.ID == mb.ID {
 		c.sel.dirty = true
 	}
 	c.okCode = "APPENDUID " + strconv.FormatUint(uint64(res.UIDValidity), 10) + " " + formatUIDSet(res.UIDs)
 	return nil
+}
+
+// sameMailbox reports whether the client's name (decoded) is the stored
+// name of a mailbox.
+func sameMailbox(stored, name string) bool {
+	clean, err := store.CleanMailboxName(name)
+	return err == nil && clean == stored
 }
 
 // formatUIDSet writes ascending UIDs as a compact sequence set.

@@ -13,9 +13,10 @@ var _ store.SharedAppender = (*Store)(nil)
 // one blob, parsed on the way, as for Append; then one write operation
 // inserts one blobs row (with its blob_text row: one preview, one entry
 // for the full-text indexer) and a messages row per target, which all
-// refer to it, as copies do. A target that fails appendCheck (which
-// writes nothing) fails alone; a failure while writing fails the whole
-// operation, which the writer rolls back to its savepoint.
+// refer to it, as copies do. A target whose mailbox is not there or that
+// fails appendCheck (which writes nothing) fails alone; a failure while
+// writing fails the whole operation, which the writer rolls back to its
+// savepoint.
 //
 // The blob lives as long as a message refers to it, in any account:
 // releaseBlobs deletes a blobs row (and, by trigger, its text and index
@@ -44,7 +45,10 @@ func (s *Store) AppendShared(ctx context.Context, targets []store.AppendTarget, 
 		one := []newRow{row}
 		for i, tg := range targets {
 			m := &mail{s: s, acct: tg.Account}
-			mb, err := m.appendCheck(t, tg.Mailbox, one)
+			mb, err := t.mailbox(m.acct, tg.Mailbox)
+			if err == nil {
+				err = m.appendCheck(t, mb, one)
+			}
 			if err != nil {
 				out[i].Err = err
 				continue
