@@ -402,36 +402,43 @@ func (d *Dir) Sync(ctx context.Context, names []string) error {
 			days = append(days, day)
 		}
 	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	sem := make(chan struct{}, maxSyncs)
-	run := func(fn func() error) {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := fn()
-			<-sem
-			if err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
+	// Ask for the directories' fsyncs first: they run beside the files'.
+	dirs := make([]<-chan error, len(days))
+	for i, day := range days {
+		dirs[i] = d.dirSyncs.start(filepath.Join(d.root, day))
+	}
+	var first error
+	if len(names) == 1 {
+		// One appender's blob: synced on the caller's goroutine, which
+		// spares the scheduler two goroutines' starts and wake-ups.
+		first = d.syncFile(names[0])
+	} else {
+		var (
+			wg sync.WaitGroup
+			mu sync.Mutex
+		)
+		sem := make(chan struct{}, maxSyncs)
+		for _, n := range names {
+			sem <- struct{}{}
+			wg.Go(func() {
+				err := d.syncFile(n)
+				<-sem
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
 				}
-				mu.Unlock()
-			}
-		}()
+			})
+		}
+		wg.Wait()
 	}
-	for _, day := range days {
-		dir := filepath.Join(d.root, day)
-		run(func() error { return d.dirSyncs.do(dir) })
+	for _, ch := range dirs {
+		if err := <-ch; err != nil && first == nil {
+			first = err
+		}
 	}
-	for _, n := range names {
-		run(func() error { return d.syncFile(n) })
-	}
-	wg.Wait()
 	return first
 }
 
@@ -452,9 +459,9 @@ type dirSync struct {
 	waiting []chan error // for the next fsync
 }
 
-// do fsyncs dir, or waits for the next fsync of it that another caller
-// starts.
-func (s *dirSyncs) do(dir string) error {
+// start asks for an fsync of dir that starts from now on (one that runs
+// already does not count); the channel delivers its outcome.
+func (s *dirSyncs) start(dir string) <-chan error {
 	ch := make(chan error, 1)
 	s.mu.Lock()
 	ds, running := s.dirs[dir]
@@ -467,7 +474,7 @@ func (s *dirSyncs) do(dir string) error {
 	if !running {
 		go s.run(dir, ds)
 	}
-	return <-ch
+	return ch
 }
 
 // run fsyncs dir for everyone waiting, until no one is.

@@ -24,12 +24,12 @@ func TestDirSyncsWaitForALaterSync(t *testing.T) {
 		return nil
 	}}
 	first := make(chan error, 1)
-	go func() { first <- s.do("d") }()
+	go func() { first <- <-s.start("d") }()
 	if n := <-started; n != 1 {
 		t.Fatalf("fsync %d started first", n)
 	}
 	second := make(chan error, 1)
-	go func() { second <- s.do("d") }()
+	go func() { second <- <-s.start("d") }()
 	// Let the second caller register behind the running fsync.
 	for {
 		s.mu.Lock()
@@ -87,7 +87,7 @@ func TestDirSyncsShared(t *testing.T) {
 		if i%4 == 0 {
 			dir = "bad"
 		}
-		wg.Go(func() { errs[i] = s.do(dir) })
+		wg.Go(func() { errs[i] = <-s.start(dir) })
 	}
 	wg.Wait()
 	for i, err := range errs {

@@ -65,28 +65,32 @@ func newWriter(s *Store, conn *sql.Conn, maxBatch int) *writer {
 // waits even if ctx ends: the op may be committing (the writer skips ops
 // whose ctx ended before they started).
 //
-// blobs are the new blobs fn's rows refer to. Making them durable starts
-// here, beside the writer: while the writer commits earlier batches, and
-// while it runs this op's statements; its batch commits once they are
-// (runBatch). A blob's fsync and the WAL's thus overlap across batches,
-// where a batch that synced its blobs first and then committed waited
-// for two fsyncs in a row.
+// blobs are the new blobs fn's rows refer to. The caller makes them
+// durable once the op is queued, beside the writer: while the writer
+// commits earlier batches, and while it runs this op's statements; its
+// batch commits once they are (runBatch). A blob's fsync and the WAL's
+// thus overlap across batches, where a batch that synced its blobs first
+// and then committed waited for two fsyncs in a row. The caller's own
+// goroutine syncs: one started for it would wait for the scheduler, on
+// the path of every APPEND.
 func (w *writer) do(ctx context.Context, blobs []string, fn func(w *wtx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	o := &op{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	if len(blobs) > 0 {
+		o.synced = make(chan error, 1)
+	}
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
 		return errClosed
 	}
-	if len(blobs) > 0 {
-		o.synced = make(chan error, 1)
-		go func() { o.synced <- w.s.blobs.Sync(bg, blobs) }()
-	}
 	w.ops <- o
 	w.mu.RUnlock()
+	if o.synced != nil {
+		o.synced <- w.s.blobs.Sync(bg, blobs)
+	}
 	return <-o.err
 }
 
