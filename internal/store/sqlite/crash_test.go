@@ -43,13 +43,7 @@ func TestFaultInjection(t *testing.T) {
 		t.Run(op.String(), func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			ffs := blob.NewFaultFS(blob.OSFS())
-			s := openTest(t, dir, Options{FS: ffs})
-			defer s.Close()
-			s.AddDomain(ctx, "example.com")
-			a, _ := s.AddAccount(ctx, "alice@example.com", "")
-			m := s.Mail(a.ID)
-			inbox, _ := m.Mailbox(ctx, "INBOX")
+			_, ffs, m, inbox := openFaulty(t, dir)
 			// One good message first, so that directories exist.
 			if _, err := m.Append(ctx, inbox.ID, []store.NewMessage{{Body: strings.NewReader("Subject: ok\r\n\r\nok\r\n")}}); err != nil {
 				t.Fatal(err)

@@ -12,19 +12,37 @@ import (
 	"postfach/internal/store"
 )
 
+// openFaulty opens a store in dir whose blobs go through a FaultFS, with
+// one account; it returns the store (closed when the test ends), the
+// FaultFS, the account's mail and its INBOX.
+func openFaulty(t *testing.T, dir string) (*Store, *blob.FaultFS, store.Mail, store.Mailbox) {
+	t.Helper()
+	ctx := context.Background()
+	ffs := blob.NewFaultFS(blob.OSFS())
+	s := openTest(t, dir, Options{FS: ffs})
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.AddDomain(ctx, "example.com"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.AddAccount(ctx, "alice@example.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := s.Mail(a.ID)
+	inbox, err := m.Mailbox(ctx, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, ffs, m, inbox
+}
+
 // TestBlobSyncPipelined: an Append's blob is synced as soon as the
 // Append is queued, while the writer still works on an earlier batch;
 // its rows commit only once the blob's sync has returned.
 func TestBlobSyncPipelined(t *testing.T) {
 	ctx := context.Background()
-	ffs := blob.NewFaultFS(blob.OSFS())
 	dir := t.TempDir()
-	s := openTest(t, dir, Options{FS: ffs})
-	defer s.Close()
-	s.AddDomain(ctx, "example.com")
-	a, _ := s.AddAccount(ctx, "alice@example.com", "")
-	m := s.Mail(a.ID)
-	inbox, _ := m.Mailbox(ctx, "INBOX")
+	s, ffs, m, inbox := openFaulty(t, dir)
 
 	blobs := filepath.Join(dir, BlobDirName)
 	syncing := make(chan string, 1)
@@ -85,14 +103,8 @@ func TestBlobSyncPipelined(t *testing.T) {
 // batch fails as a whole and nothing of it commits; the store goes on.
 func TestBlobSyncFailsBatch(t *testing.T) {
 	ctx := context.Background()
-	ffs := blob.NewFaultFS(blob.OSFS())
 	dir := t.TempDir()
-	s := openTest(t, dir, Options{FS: ffs})
-	defer s.Close()
-	s.AddDomain(ctx, "example.com")
-	a, _ := s.AddAccount(ctx, "alice@example.com", "")
-	m := s.Mail(a.ID)
-	inbox, _ := m.Mailbox(ctx, "INBOX")
+	s, ffs, m, inbox := openFaulty(t, dir)
 
 	injected := errors.New("injected fsync failure")
 	failed := make(chan struct{})
