@@ -7,14 +7,7 @@ package serverproc
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -22,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"postfach/internal/tlsutil"
 )
 
 // Process is a server running as a child process.
@@ -113,39 +108,20 @@ func tail(b []byte, lines int) string {
 }
 
 // WriteCertificate writes cert.pem and key.pem to dir: a self-signed
-// ECDSA P-256 certificate for mail.example.org, localhost and 127.0.0.1,
-// valid for 30 days.
+// certificate for mail.example.org, localhost and the loopback addresses,
+// made as the server makes its own (tlsutil).
 func WriteCertificate(dir string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "mail.example.org"},
-		DNSNames:              []string{"mail.example.org", "localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
+	certPEM, keyPEM, err := tlsutil.GenerateSelfSigned("mail.example.org")
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o644); err != nil {
 		return err
 	}
 	// Dovecot's master reads the key as root, and so does postfach when
 	// a comparison runs it as root.
-	return os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	return os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600)
 }
